@@ -1,0 +1,83 @@
+"""Claim checks: what a page asserts, tested against what the page measured."""
+
+import dataclasses
+import html
+import math
+import numbers
+
+
+class ClaimError(AssertionError):
+    """A claim did not hold; the message carries the measured value."""
+
+
+def _format(value):
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return f"{value:,}"
+    return f"{value:.3g}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A verified claim, displayed in the page as ``verified: <statement> (<evidence>)``."""
+
+    statement: str
+    evidence: str
+
+    def __str__(self):
+        return f"verified: {self.statement} ({self.evidence})"
+
+    __repr__ = __str__
+
+    def _repr_html_(self):
+        return ('<div style="border-left:4px solid #2ca02c;padding:0.3em 0.8em;'
+                'background:#f0f8f0"><strong>&#10004; verified:</strong> '
+                f"{html.escape(self.statement)} <em>({html.escape(self.evidence)})</em></div>")
+
+
+def claim(statement, measured, *, at_least=None, at_most=None, holds=None):
+    """Check that ``measured`` satisfies the bounds, or that ``holds`` is true.
+
+    Give ``at_least`` and/or ``at_most`` for a numeric claim, or ``holds`` (a
+    bool computed by the page) for any other; ``measured`` is then the evidence
+    shown beside it.
+
+    Returns:
+        A :class:`Claim`, which a notebook displays as "verified: ...".
+
+    Raises:
+        ClaimError: when the claim is false, with the measured value.
+
+    Example:
+        >>> claim("gradient ratio exceeds 1000", 2.5e4, at_least=1000)
+        verified: gradient ratio exceeds 1000 (measured 2.5e+04; required >= 1e+03)
+        >>> claim("two runs agree", "max difference 0.0", holds=True)
+        verified: two runs agree (max difference 0.0)
+    """
+    if not isinstance(statement, str) or not statement.strip():
+        raise ValueError(f"statement must be a non-empty string, got {statement!r}")
+    bounded = at_least is not None or at_most is not None
+    if bounded == (holds is not None):
+        raise ValueError("give at_least and/or at_most, or holds, but not both kinds")
+    if holds is not None:
+        if not isinstance(holds, bool) and type(holds).__name__ != "bool_":
+            raise ValueError(f"holds must be a bool, got {holds!r}")
+        evidence = measured if isinstance(measured, str) else f"measured {_format(measured)}"
+        if not holds:
+            raise ClaimError(f"claim failed: {statement} ({evidence})")
+        return Claim(statement, evidence)
+    if isinstance(measured, bool) or not isinstance(measured, numbers.Real):
+        raise ValueError(f"measured must be a real number for a bounded claim, got {measured!r}")
+    required = []
+    if at_least is not None:
+        required.append(f">= {_format(at_least)}")
+    if at_most is not None:
+        required.append(f"<= {_format(at_most)}")
+    evidence = f"measured {_format(measured)}; required {' and '.join(required)}"
+    ok = (not math.isnan(measured)
+          and (at_least is None or measured >= at_least)
+          and (at_most is None or measured <= at_most))
+    if not ok:
+        raise ClaimError(f"claim failed: {statement} ({evidence})")
+    return Claim(statement, evidence)

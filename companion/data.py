@@ -1,0 +1,230 @@
+"""Fashion-MNIST: locating, validating, splitting and scaling the data set.
+
+The four gzip files are looked for, in order, in: the ``data_dir`` argument, the
+directory named by ``$COMPANION_DATA_DIR``, Keras's cache
+(``~/.keras/datasets/fashion-mnist`` or under ``$KERAS_HOME``) and Debian's
+``dataset-fashion-mnist`` package (``/usr/share/datasets/fashion-mnist``). Only
+when none has them is Keras's downloader called, and only if the download host
+resolves, so an offline machine gets an explanation at once instead of a hang.
+"""
+
+import dataclasses
+import gzip
+import hashlib
+import os
+import pathlib
+import socket
+import struct
+
+import numpy as np
+
+from companion._quiet import keras
+
+ENV_VAR = "COMPANION_DATA_DIR"
+DEBIAN_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
+DOWNLOAD_HOST = "storage.googleapis.com"
+
+CLASS_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+# file name -> (IDX magic number, shape)
+FILES = {
+    "train-images-idx3-ubyte.gz": (2051, (60_000, 28, 28)),
+    "train-labels-idx1-ubyte.gz": (2049, (60_000,)),
+    "t10k-images-idx3-ubyte.gz": (2051, (10_000, 28, 28)),
+    "t10k-labels-idx1-ubyte.gz": (2049, (10_000,)),
+}
+# SHA-256 of the *decompressed* files: unchanged by re-compression (Debian's gzip
+# files differ byte-wise from the ones Keras downloads, their contents do not).
+CONTENT_SHA256 = {
+    "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+HOW_TO_GET = (
+    "Fashion-MNIST was not found. Get it in one of these ways:\n"
+    "  * Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist\n"
+    "  * online: python -c 'import keras; keras.datasets.fashion_mnist.load_data()'\n"
+    f"  * or put the four .gz files in a directory and set ${ENV_VAR} to it.\n"
+    "Searched: {searched}"
+)
+
+
+class DataError(RuntimeError):
+    """The data set is missing, corrupt or not what it should be."""
+
+
+def candidate_dirs(data_dir=None):
+    """The directories searched for the gzip files, in order of preference."""
+    dirs = []
+    if data_dir is not None:
+        dirs.append(pathlib.Path(data_dir))
+    if os.environ.get(ENV_VAR):
+        dirs.append(pathlib.Path(os.environ[ENV_VAR]))
+    keras_home = os.environ.get("KERAS_HOME", pathlib.Path.home() / ".keras")
+    dirs.append(pathlib.Path(keras_home) / "datasets" / "fashion-mnist")
+    dirs.append(DEBIAN_DIR)
+    return dirs
+
+
+def locate(data_dir=None):
+    """Return the first directory holding all four files, or ``None``.
+
+    An explicit ``data_dir`` that lacks them is an error, not a fall-through:
+    the caller asked for that directory.
+
+    Example:
+        >>> locate() is None or (locate() / "train-labels-idx1-ubyte.gz").exists()
+        True
+    """
+    for directory in candidate_dirs(data_dir):
+        if all((directory / name).is_file() for name in FILES):
+            return directory
+        if data_dir is not None and directory == pathlib.Path(data_dir):
+            missing = [n for n in FILES if not (directory / n).is_file()]
+            raise DataError(f"data_dir={str(data_dir)!r} lacks {missing}")
+    return None
+
+
+def read_idx(path, magic, shape):
+    """Read one gzip-compressed IDX file and check its header against ``magic`` and ``shape``."""
+    path = pathlib.Path(path)
+    try:
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise DataError(f"{path} is corrupt or truncated ({err}); delete it and fetch it again") from err
+    header = 4 + 4 * len(shape)
+    if len(raw) < header:
+        raise DataError(f"{path} is truncated: {len(raw)} bytes, shorter than its header")
+    found_magic, *dims = struct.unpack(f">{1 + len(shape)}I", raw[:header])
+    if found_magic != magic or tuple(dims) != shape:
+        raise DataError(
+            f"{path} has header magic={found_magic} shape={tuple(dims)}, "
+            f"expected magic={magic} shape={shape}"
+        )
+    body = np.frombuffer(raw, dtype=np.uint8, offset=header)
+    if body.size != int(np.prod(shape)):
+        raise DataError(f"{path} holds {body.size} values, expected {int(np.prod(shape))}")
+    return body.reshape(shape)
+
+
+def content_sha256(path):
+    """SHA-256 of a gzip file's decompressed content."""
+    digest = hashlib.sha256()
+    with gzip.open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_raw(directory):
+    arrays = [read_idx(directory / name, magic, shape) for name, (magic, shape) in FILES.items()]
+    x_train, y_train, x_test, y_test = arrays
+    for name, labels, per_class in (("train", y_train, 6000), ("test", y_test, 1000)):
+        if labels.max() > 9:
+            raise DataError(f"{name} labels outside 0..9 (max {labels.max()}) in {directory}")
+        counts = np.bincount(labels, minlength=10)
+        if not np.all(counts == per_class):
+            raise DataError(
+                f"{name} class counts {counts.tolist()} in {directory}, expected {per_class} each"
+            )
+    return x_train, y_train, x_test, y_test
+
+
+def _download():
+    try:
+        socket.getaddrinfo(DOWNLOAD_HOST, 443)
+    except OSError:
+        return False
+    keras.datasets.fashion_mnist.load_data()
+    return True
+
+
+@dataclasses.dataclass
+class FashionMNIST:
+    """Train / valid / test splits of Fashion-MNIST, as returned by :func:`load_fashion_mnist`."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: pathlib.Path
+    scaling: str
+    class_names: tuple = CLASS_NAMES
+
+    def sizes(self):
+        """Number of images per split, e.g. ``{'train': 55000, 'valid': 5000, 'test': 10000}``."""
+        return {"train": len(self.x_train), "valid": len(self.x_valid), "test": len(self.x_test)}
+
+
+SCALINGS = ("unit", "standard", "none")
+
+
+def load_fashion_mnist(data_dir=None, *, scaling="unit", train_size=None, valid_size=5000,
+                       flatten=False, download=True):
+    """Load Fashion-MNIST as train, validation and test splits.
+
+    The validation split is the last ``valid_size`` images of the official
+    training set; the training split is the images before it, of which the first
+    ``train_size`` are kept (all when ``None``).
+
+    Args:
+        data_dir: a directory holding the four gzip files; searched first.
+        scaling: ``"unit"`` divides by 255 (values in [0, 1]); ``"standard"``
+            subtracts each pixel's training mean and divides by its training
+            standard deviation (floored at 1e-3 of the pixel range for the almost
+            constant border pixels); ``"none"`` keeps ``uint8``.
+        train_size: how many training images to keep, at most 60000 - valid_size.
+        valid_size: how many images the validation split holds, at least 1.
+        flatten: return images as vectors of 784 values instead of 28x28.
+        download: fall back on Keras's downloader when no local copy exists.
+
+    Returns:
+        A :class:`FashionMNIST` with ``float32`` images (``uint8`` for
+        ``scaling="none"``) and ``uint8`` labels.
+
+    Example:
+        >>> data = load_fashion_mnist(train_size=1000)  # doctest: +SKIP
+        >>> data.sizes()  # doctest: +SKIP
+        {'train': 1000, 'valid': 5000, 'test': 10000}
+    """
+    if scaling not in SCALINGS:
+        raise ValueError(f"unknown scaling {scaling!r}; valid choices: {list(SCALINGS)}")
+    if isinstance(valid_size, bool) or not isinstance(valid_size, int) or not 1 <= valid_size < 60_000:
+        raise ValueError(f"valid_size must be an integer in [1, 59999], got {valid_size!r}")
+    limit = 60_000 - valid_size
+    if train_size is not None and (isinstance(train_size, bool) or not isinstance(train_size, int)
+                                   or not 1 <= train_size <= limit):
+        raise ValueError(f"train_size must be None or an integer in [1, {limit}], got {train_size!r}")
+
+    directory = locate(data_dir)
+    if directory is None and download and _download():
+        directory = locate()
+    if directory is None:
+        searched = ", ".join(str(d) for d in candidate_dirs(data_dir))
+        raise DataError(HOW_TO_GET.format(searched=searched))
+
+    x_full, y_full, x_test, y_test = _read_raw(directory)
+    x_train, y_train = x_full[:limit], y_full[:limit]
+    x_valid, y_valid = x_full[limit:], y_full[limit:]
+    if train_size is not None:
+        x_train, y_train = x_train[:train_size], y_train[:train_size]
+
+    splits = [x_train, x_valid, x_test]
+    if scaling == "unit":
+        splits = [x.astype(np.float32) / np.float32(255.0) for x in splits]
+    elif scaling == "standard":
+        mean = x_train.mean(axis=0, dtype=np.float64)
+        std = np.maximum(x_train.std(axis=0, dtype=np.float64), 1e-3 * 255.0)
+        splits = [((x - mean) / std).astype(np.float32) for x in splits]
+    if flatten:
+        splits = [x.reshape(len(x), -1) for x in splits]
+    x_train, x_valid, x_test = splits
+    return FashionMNIST(x_train=x_train, y_train=y_train.copy(), x_valid=x_valid,
+                        y_valid=y_valid.copy(), x_test=x_test, y_test=y_test.copy(),
+                        source=directory, scaling=scaling)

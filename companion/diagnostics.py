@@ -1,0 +1,174 @@
+"""Measurements inside a network: activations, gradients and weight updates per layer."""
+
+import numpy as np
+import pandas as pd
+
+from companion._quiet import keras, tf
+
+
+def dense_layers(model):
+    """The model's Dense layers, input side first."""
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if not layers:
+        raise ValueError(f"model {model.name!r} has no Dense layer to measure")
+    return layers
+
+
+def layer_outputs(model, x, *, batch_size=1024):
+    """Run ``x`` through ``model`` and return each Dense layer's output (after its activation).
+
+    Returns:
+        A dict from layer name to a NumPy array of shape ``(len(x), units)``.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> outputs = layer_outputs(build_mlp(depth=2, width=8), np.zeros((4, 28, 28)))
+        >>> {name: a.shape for name, a in outputs.items()}
+        {'hidden_1': (4, 8), 'hidden_2': (4, 8), 'output': (4, 10)}
+    """
+    layers = dense_layers(model)
+    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    values = probe.predict(np.asarray(x), batch_size=batch_size, verbose=0)
+    return {layer.name: np.asarray(v) for layer, v in zip(layers, values)}
+
+
+def layer_statistics(model, x, *, saturation=None, tolerance=0.05, batch_size=1024):
+    """Mean and standard deviation of every Dense layer's output over a batch.
+
+    Args:
+        model: a Keras model built with ``keras.Input``.
+        x: inputs, e.g. a batch of images.
+        saturation: ``(low, high)`` bounds of the activation, e.g. ``(0, 1)`` for
+            the sigmoid; adds a column ``saturated``, the fraction of outputs
+            within ``tolerance`` of either bound.
+        tolerance: distance from a bound that counts as saturated.
+
+    Returns:
+        A DataFrame indexed by layer name with columns ``depth`` (1 for the
+        first Dense layer), ``mean``, ``std`` and possibly ``saturated``.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> stats = layer_statistics(build_mlp(depth=2, width=8, activation="sigmoid"),
+        ...                          np.zeros((4, 28, 28)), saturation=(0, 1))
+        >>> list(stats.columns)
+        ['depth', 'mean', 'std', 'saturated']
+    """
+    if saturation is not None:
+        low, high = saturation
+        if not low < high:
+            raise ValueError(f"saturation must be (low, high) with low < high, got {saturation!r}")
+    if not tolerance >= 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
+    rows = []
+    for depth, (name, a) in enumerate(layer_outputs(model, x, batch_size=batch_size).items(), 1):
+        row = {"layer": name, "depth": depth, "mean": float(a.mean()), "std": float(a.std())}
+        if saturation is not None:
+            near = (np.abs(a - low) <= tolerance) | (np.abs(a - high) <= tolerance)
+            row["saturated"] = float(near.mean())
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("layer")
+
+
+GRADIENT_TARGETS = ("kernel", "output")
+
+
+def gradient_norms(model, x, y, *, with_respect_to="kernel", loss="sparse_categorical_crossentropy"):
+    """Euclidean norm of the loss gradient at every Dense layer.
+
+    Args:
+        model: a Keras model; a ``keras.Sequential`` one for ``"output"``.
+        x, y: a batch; the loss is averaged over it, as in training.
+        with_respect_to: ``"kernel"``, the gradient that updates the layer's
+            weights (its Frobenius norm); or ``"output"``, the error signal
+            backpropagated to the layer's output, ``dL/da``, for every Dense
+            layer but the last (whose output is the prediction).
+        loss: a Keras loss name or function.
+
+    Returns:
+        A DataFrame indexed by layer name with columns ``depth`` and
+        ``gradient_norm``.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> norms = gradient_norms(build_mlp(depth=2, width=8), np.ones((4, 28, 28)),
+        ...                        np.array([0, 1, 2, 3]))
+        >>> norms.index.tolist()
+        ['hidden_1', 'hidden_2', 'output']
+    """
+    if with_respect_to not in GRADIENT_TARGETS:
+        raise ValueError(f"unknown with_respect_to {with_respect_to!r}; "
+                         f"valid choices: {list(GRADIENT_TARGETS)}")
+    if with_respect_to == "output" and not isinstance(model, keras.Sequential):
+        raise ValueError("with_respect_to='output' needs a keras.Sequential model, "
+                         f"got {type(model).__name__}")
+    loss_fn = keras.losses.get(loss)
+    layers = dense_layers(model)
+    x = tf.convert_to_tensor(np.asarray(x), dtype=model.inputs[0].dtype)
+    with tf.GradientTape() as tape:
+        if with_respect_to == "kernel":
+            targets = [layer.kernel for layer in layers]
+            predictions = model(x, training=True)
+        else:
+            # The last layer's output is the prediction itself: Keras differentiates
+            # a softmax cross-entropy through the logits, not through that tensor.
+            layers = layers[:-1]
+            targets, predictions = [], x
+            for layer in model.layers:
+                predictions = layer(predictions, training=True)
+                if layer in layers:
+                    targets.append(predictions)
+        value = tf.reduce_mean(loss_fn(np.asarray(y), predictions))
+    gradients = tape.gradient(value, targets)
+    rows = [{"layer": layer.name, "depth": depth, "gradient_norm": float(tf.norm(g))}
+            for depth, (layer, g) in enumerate(zip(layers, gradients), 1)]
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def kernel_snapshot(model):
+    """Copies of every Dense kernel, keyed by layer name."""
+    return {layer.name: np.array(layer.kernel.numpy()) for layer in dense_layers(model)}
+
+
+def relative_updates(before, after):
+    """``||W_after - W_before|| / ||W_before||`` per layer, for two :func:`kernel_snapshot` s.
+
+    Example:
+        >>> relative_updates({"a": np.ones((2, 2))}, {"a": 1.5 * np.ones((2, 2))})
+        {'a': 0.5}
+    """
+    if before.keys() != after.keys():
+        raise ValueError(f"snapshots cover different layers: {sorted(before)} vs {sorted(after)}")
+    return {name: float(np.linalg.norm(after[name] - before[name]) / np.linalg.norm(before[name]))
+            for name in before}
+
+
+class RelativeUpdateRecorder(keras.callbacks.Callback):
+    """Record each Dense layer's relative kernel update over every epoch.
+
+    After ``fit``, :attr:`table` is a DataFrame with one row per epoch and one
+    column per layer holding ``||W_end - W_start|| / ||W_start||``.
+
+    Example:
+        >>> recorder = RelativeUpdateRecorder()
+        >>> model.fit(x, y, epochs=2, callbacks=[recorder], verbose=0)  # doctest: +SKIP
+        >>> recorder.table.shape  # doctest: +SKIP
+        (2, 3)
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = kernel_snapshot(self.model)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append(relative_updates(self._start, kernel_snapshot(self.model)))
+
+    @property
+    def table(self):
+        frame = pd.DataFrame(self.rows)
+        frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
+        return frame
