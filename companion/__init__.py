@@ -12,7 +12,8 @@ from companion import _quiet  # noqa: F401  (first: imports TensorFlow quietly)
 from companion.claims import Claim, ClaimError, claim
 from companion.data import DataError, FashionMNIST, load_fashion_mnist
 from companion.diagnostics import (RelativeUpdateRecorder, gradient_norms, kernel_snapshot,
-                                   layer_outputs, layer_statistics, relative_updates)
+                                   layer_outputs, layer_report, layer_statistics,
+                                   relative_updates)
 from companion.models import build_mlp
 from companion.plots import (plot_activation_histograms, plot_activations, plot_histories,
                              plot_layer_profiles, plot_relative_updates)
@@ -26,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Claim", "ClaimError", "DataError", "FashionMNIST", "RelativeUpdateRecorder",
     "TrainingResult", "build_mlp", "claim", "compare", "glue", "gradient_norms",
-    "kernel_snapshot", "layer_outputs", "layer_statistics", "load_fashion_mnist",
+    "kernel_snapshot", "layer_outputs", "layer_report", "layer_statistics", "load_fashion_mnist",
     "plot_activation_histograms", "plot_activations", "plot_histories",
     "plot_layer_profiles", "plot_relative_updates", "profile", "relative_updates",
     "setup", "strategy", "train",

@@ -172,3 +172,20 @@ class RelativeUpdateRecorder(keras.callbacks.Callback):
         frame = pd.DataFrame(self.rows)
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
         return frame
+
+
+def layer_report(model, x, y, *, saturation=None, tolerance=0.05):
+    """:func:`layer_statistics` joined with the weight-gradient norms of :func:`gradient_norms`.
+
+    One table per model is what most experiments on depth look at: how large the
+    activations are, how many are saturated, and how much gradient each layer gets.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> report = layer_report(build_mlp(depth=2, width=8), np.ones((4, 28, 28)),
+        ...                       np.array([0, 1, 2, 3]))
+        >>> list(report.columns)
+        ['depth', 'mean', 'std', 'gradient_norm']
+    """
+    stats = layer_statistics(model, x, saturation=saturation, tolerance=tolerance)
+    return stats.join(gradient_norms(model, x, y)["gradient_norm"])
