@@ -50,6 +50,29 @@ def _data(args):
     return status
 
 
+def _steps(args):
+    """Median seconds per epoch of a small MLP for several steps_per_execution values."""
+    import statistics
+
+    from companion import data, models, runtime, training
+
+    runtime.setup(seed=0)
+    fashion = data.load_fashion_mnist(train_size=args.train_size)
+    print(f"epoch of {args.train_size} images, 5x100 ReLU MLP, batch 32, "
+          f"median over {args.repeats} runs (first epoch, with tracing, excluded)")
+    baseline = None
+    for steps in args.values:
+        seconds = []
+        for _ in range(args.repeats):
+            result = training.train(models.build_mlp(depth=5, width=100), fashion, epochs=2,
+                                    steps_per_execution=steps, evaluate=False)
+            seconds.append(float(result.history["seconds"].iloc[-1]))
+        median = statistics.median(seconds)
+        baseline = baseline or median
+        print(f"steps_per_execution={steps:3d}: {median:.3f} s  (x{baseline / median:.2f})")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m companion",
                                      description="The course's companion package.")
@@ -58,8 +81,12 @@ def main(argv=None):
     info.add_argument("--data-dir", default=None, help="a directory to search first")
     check = commands.add_parser("data", help="locate and verify Fashion-MNIST; exit 1 when missing")
     check.add_argument("--data-dir", default=None, help="a directory to search first")
+    steps = commands.add_parser("steps", help="time training for several steps_per_execution values")
+    steps.add_argument("values", nargs="*", type=int, default=[1, 4, 16, 64])
+    steps.add_argument("--train-size", type=int, default=10_000)
+    steps.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    return _info(args) if args.command == "info" else _data(args)
+    return {"info": _info, "data": _data, "steps": _steps}[args.command](args)
 
 
 if __name__ == "__main__":

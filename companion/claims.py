@@ -5,6 +5,8 @@ import html
 import math
 import numbers
 
+import numpy as np
+
 
 class ClaimError(AssertionError):
     """A claim did not hold; the message carries the measured value."""
@@ -61,10 +63,10 @@ def claim(statement, measured, *, at_least=None, at_most=None, holds=None):
     if bounded == (holds is not None):
         raise ValueError("give at_least and/or at_most, or holds, but not both kinds")
     if holds is not None:
-        if not isinstance(holds, bool) and type(holds).__name__ != "bool_":
+        if not isinstance(holds, (bool, np.bool_)):
             raise ValueError(f"holds must be a bool, got {holds!r}")
         evidence = measured if isinstance(measured, str) else f"measured {_format(measured)}"
-        if not holds:
+        if not bool(holds):
             raise ClaimError(f"claim failed: {statement} ({evidence})")
         return Claim(statement, evidence)
     if isinstance(measured, bool) or not isinstance(measured, numbers.Real):

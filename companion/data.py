@@ -15,6 +15,7 @@ import os
 import pathlib
 import socket
 import struct
+import zlib
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def read_idx(path, magic, shape):
     try:
         with gzip.open(path, "rb") as handle:
             raw = handle.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
+    except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
         raise DataError(f"{path} is corrupt or truncated ({err}); delete it and fetch it again") from err
     header = 4 + 4 * len(shape)
     if len(raw) < header:
@@ -108,7 +109,7 @@ def read_idx(path, magic, shape):
     body = np.frombuffer(raw, dtype=np.uint8, offset=header)
     if body.size != int(np.prod(shape)):
         raise DataError(f"{path} holds {body.size} values, expected {int(np.prod(shape))}")
-    return body.reshape(shape)
+    return body.reshape(shape).copy()  # writable, and frees the decompressed buffer
 
 
 def content_sha256(path):
@@ -226,6 +227,5 @@ def load_fashion_mnist(data_dir=None, *, scaling="unit", train_size=None, valid_
     if flatten:
         splits = [x.reshape(len(x), -1) for x in splits]
     x_train, x_valid, x_test = splits
-    return FashionMNIST(x_train=x_train, y_train=y_train.copy(), x_valid=x_valid,
-                        y_valid=y_valid.copy(), x_test=x_test, y_test=y_test.copy(),
-                        source=directory, scaling=scaling)
+    return FashionMNIST(x_train=x_train, y_train=y_train, x_valid=x_valid, y_valid=y_valid,
+                        x_test=x_test, y_test=y_test, source=directory, scaling=scaling)

@@ -29,6 +29,8 @@ def layer_outputs(model, x, *, batch_size=1024):
     layers = dense_layers(model)
     probe = keras.Model(model.inputs, [layer.output for layer in layers])
     values = probe.predict(np.asarray(x), batch_size=batch_size, verbose=0)
+    if len(layers) == 1:  # a single-output model returns an array, not a list
+        values = [values]
     return {layer.name: np.asarray(v) for layer, v in zip(layers, values)}
 
 
@@ -113,6 +115,9 @@ def gradient_norms(model, x, y, *, with_respect_to="kernel", loss="sparse_catego
             # The last layer's output is the prediction itself: Keras differentiates
             # a softmax cross-entropy through the logits, not through that tensor.
             layers = layers[:-1]
+            if not layers:
+                raise ValueError(f"model {model.name!r} has no Dense layer before its output; "
+                                 "use with_respect_to='kernel'")
             targets, predictions = [], x
             for layer in model.layers:
                 predictions = layer(predictions, training=True)

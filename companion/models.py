@@ -20,21 +20,32 @@ def resolve_activation(activation):
         ) from None
 
 
-def resolve_initializer(initializer):
+def resolve_initializer(initializer, *, seed_offset=0):
     """Return a fresh Keras initializer from a name, a config dict or an instance.
 
-    An instance is copied through its config, so that every layer draws its own
-    weights instead of sharing one seeded stream.
+    The result is a copy made through the initializer's config. A seeded one gets
+    its seed plus ``seed_offset``: each layer passes its own offset, so layers of
+    the same shape draw different weights and the model stays reproducible.
+
+    Example:
+        >>> resolve_initializer({"class_name": "HeNormal", "config": {"seed": 1}},
+        ...                     seed_offset=2).seed
+        3
     """
-    if isinstance(initializer, keras.initializers.Initializer):
-        return initializer.__class__.from_config(initializer.get_config())
-    try:
-        return keras.initializers.get(initializer)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"unknown initializer {initializer!r}; valid choices: "
-            f"{_public_names(keras.initializers)} or a keras.initializers.Initializer"
-        ) from None
+    if not isinstance(initializer, keras.initializers.Initializer):
+        try:
+            initializer = keras.initializers.get(initializer)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"unknown initializer {initializer!r}; valid choices: "
+                f"{_public_names(keras.initializers)} or a keras.initializers.Initializer"
+            ) from None
+        if not isinstance(initializer, keras.initializers.Initializer):
+            return initializer  # a plain function: nothing to copy or reseed
+    config = initializer.get_config()
+    if isinstance(config.get("seed"), int):
+        config["seed"] += seed_offset
+    return initializer.__class__.from_config(config)
 
 
 def _positive_int(name, value, minimum=1):
@@ -78,7 +89,9 @@ def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_unif
     layers = [keras.Input(shape=tuple(input_shape)), keras.layers.Flatten(name="flatten")]
     for index in range(1, depth + 1):
         layers.append(keras.layers.Dense(width, activation=hidden, name=f"hidden_{index}",
-                                         kernel_initializer=resolve_initializer(initializer)))
+                                         kernel_initializer=resolve_initializer(
+                                             initializer, seed_offset=index)))
     layers.append(keras.layers.Dense(n_classes, activation=output, name="output",
-                                     kernel_initializer=resolve_initializer(initializer)))
+                                     kernel_initializer=resolve_initializer(
+                                         initializer, seed_offset=depth + 1)))
     return keras.Sequential(layers, name=name or f"mlp_{depth}x{width}")

@@ -66,10 +66,22 @@ def make_optimizer(optimizer="sgd", learning_rate=None):
     config = {} if learning_rate is None else {"learning_rate": learning_rate}
     try:
         return keras.optimizers.get({"class_name": optimizer, "config": config})
-    except (ValueError, TypeError):
-        choices = sorted(n.lower() for n in dir(keras.optimizers)
-                         if n[:1].isupper() and n not in {"Optimizer", "LossScaleOptimizer"})
-        raise ValueError(f"unknown optimizer {optimizer!r}; valid choices: {choices}") from None
+    except (ValueError, TypeError, KeyError):
+        raise ValueError(f"unknown optimizer {optimizer!r}; valid choices: "
+                         f"{optimizer_names()}") from None
+
+
+def optimizer_names():
+    """The optimizer names :func:`make_optimizer` accepts, e.g. ``'adam'``, ``'sgd'``."""
+    names = []
+    for name in dir(keras.optimizers):
+        try:
+            keras.optimizers.get(name.lower())
+        except (ValueError, TypeError, KeyError):
+            continue
+        if name[:1].isupper():
+            names.append(name.lower())
+    return sorted(names)
 
 
 def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_size=32,
@@ -142,7 +154,7 @@ def compare(builders, data, *, seed=42, **train_kwargs):
         raise ValueError("builders is empty: give at least one configuration")
     results = {}
     for name, build in builders.items():
-        if not callable(build):
+        if isinstance(build, keras.Model) or not callable(build):
             raise ValueError(f"builders[{name!r}] must be a function returning a model, "
                              f"got {type(build).__name__}")
         keras.utils.set_random_seed(seed)

@@ -1,0 +1,113 @@
+import os
+import re
+
+import keras
+import pytest
+import tensorflow as tf
+
+from companion.__main__ import main
+
+FILE_NAMES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+def test_info_subprocess(run_python, real_data_dir, tmp_path):
+    env = {"COMPANION_DATA_DIR": real_data_dir, "COMPANION_PROFILE": "quick",
+           "KERAS_HOME": tmp_path / "empty-keras-home"}
+    done = run_python("-m", "companion", "info", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert re.search(rf"^tensorflow\s+{re.escape(tf.__version__)}$", out, re.M)
+    assert re.search(rf"^keras\s+{re.escape(keras.__version__)}$", out, re.M)
+    assert re.search(r"^devices\s+\S", out, re.M)
+    assert re.search(r"^profile\s+quick\b", out, re.M)
+    assert re.search(rf"^data\s+{re.escape(str(real_data_dir))}$", out, re.M)
+    for name in FILE_NAMES:
+        assert re.search(rf"^\s+{re.escape(name)}\s+ok$", out, re.M), out
+
+
+def test_data_subprocess_empty_dir(run_python, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = run_python("-m", "companion", "data", "--data-dir", str(empty))
+    assert done.returncode == 1
+    for name in FILE_NAMES:
+        assert name in done.stdout + done.stderr
+
+
+def test_data_in_process_reports_damaged_file(tmp_path, real_data_dir, capsys):
+    directory = tmp_path / "damaged"
+    directory.mkdir()
+    for name in FILE_NAMES[:3]:
+        os.symlink(real_data_dir / name, directory / name)
+    bad = directory / FILE_NAMES[3]
+    content = (real_data_dir / FILE_NAMES[3]).read_bytes()
+    bad.write_bytes(content[: len(content) // 2])
+    assert main(["data", "--data-dir", str(directory)]) == 1
+    out = capsys.readouterr().out
+    lines = {name: line for line in out.splitlines() for name in FILE_NAMES if name in line}
+    for name in FILE_NAMES[:3]:
+        assert lines[name].rstrip().endswith("ok")
+    assert "ERROR" in lines[FILE_NAMES[3]] and str(bad) in lines[FILE_NAMES[3]]
+
+
+def test_data_in_process_reports_damaged_deflate_stream(tmp_path, real_data_dir, capsys):
+    directory = tmp_path / "damaged"
+    directory.mkdir()
+    for name in FILE_NAMES[:3]:
+        os.symlink(real_data_dir / name, directory / name)
+    bad = directory / FILE_NAMES[3]
+    content = bytearray((real_data_dir / FILE_NAMES[3]).read_bytes())
+    for i in range(1000, 1100):
+        content[i] ^= 0xFF
+    bad.write_bytes(bytes(content))
+    assert main(["data", "--data-dir", str(directory)]) == 1
+    assert "ERROR" in capsys.readouterr().out
+
+
+def test_data_in_process_recompressed_file_is_still_ok(tmp_path, real_data_dir, capsys):
+    # the reference hashes cover the decompressed content, not the gzip bytes
+    import gzip
+
+    directory = tmp_path / "recompressed"
+    directory.mkdir()
+    for name in FILE_NAMES[:3]:
+        os.symlink(real_data_dir / name, directory / name)
+    name = FILE_NAMES[3]
+    with gzip.open(real_data_dir / name, "rb") as handle:
+        content = handle.read()
+    (directory / name).write_bytes(gzip.compress(content, compresslevel=1, mtime=0))
+    assert main(["data", "--data-dir", str(directory)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"{re.escape(name)}\s+ok$", out, re.M)
+
+
+def test_data_in_process_nothing_found(tmp_path, monkeypatch, capsys):
+    from companion import data
+
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "none")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv("COMPANION_DATA_DIR", raising=False)
+    assert main(["data"]) == 1
+    out = capsys.readouterr().out
+    assert "not found" in out and "apt-get install dataset-fashion-mnist" in out
+    assert str(tmp_path / "none") in out
+
+
+def test_no_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+
+
+def test_steps_in_process(tmp_path, real_data_dir, monkeypatch, capsys):
+    monkeypatch.setenv("COMPANION_DATA_DIR", str(real_data_dir))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    assert main(["steps", "1", "4", "--train-size", "64", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^steps_per_execution=\s*1: \d+\.\d+ s", out, re.M), out
+    assert re.search(r"^steps_per_execution=\s*4: \d+\.\d+ s", out, re.M), out

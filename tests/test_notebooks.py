@@ -1,0 +1,46 @@
+"""Every chapter notebook is stored clean (no outputs) and starts with the set-up cell."""
+
+import json
+import pathlib
+
+import pytest
+
+BOOK = pathlib.Path(__file__).resolve().parents[1] / "book"
+NOTEBOOKS = sorted(
+    path for path in BOOK.rglob("*.ipynb")
+    if not any(part.startswith((".", "_build")) for part in path.relative_to(BOOK).parts)
+) if BOOK.is_dir() else []
+
+
+def test_every_notebook_is_collected():
+    on_disk = list(BOOK.glob("*.ipynb")) if BOOK.is_dir() else []
+    assert set(on_disk) <= set(NOTEBOOKS)
+    if on_disk:
+        assert NOTEBOOKS
+
+
+def _code_cells(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    assert notebook.get("nbformat") == 4, f"{path.name}: not an nbformat-4 notebook"
+    return [cell for cell in notebook["cells"] if cell.get("cell_type") == "code"]
+
+
+def _source(cell):
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(BOOK)) for p in NOTEBOOKS])
+def test_notebook_is_stored_without_outputs(path):
+    cells = _code_cells(path)
+    assert cells, f"{path.name} has no code cell"
+    dirty = [i for i, cell in enumerate(cells)
+             if cell.get("outputs") or cell.get("execution_count") is not None]
+    assert dirty == [], f"{path.name}: code cells {dirty} carry outputs or execution counts"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(BOOK)) for p in NOTEBOOKS])
+def test_first_code_cell_sets_up_companion(path):
+    first = _source(_code_cells(path)[0])
+    assert "import companion as cp" in first, f"{path.name}: first code cell lacks the import"
+    assert "cp.setup(" in first, f"{path.name}: first code cell does not call cp.setup("
