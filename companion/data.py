@@ -115,9 +115,12 @@ def read_idx(path, magic, shape):
 def content_sha256(path):
     """SHA-256 of a gzip file's decompressed content."""
     digest = hashlib.sha256()
-    with gzip.open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with gzip.open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(f"{path} is corrupt or truncated ({err})") from err
     return digest.hexdigest()
 
 
@@ -141,7 +144,11 @@ def _download():
         socket.create_connection((DOWNLOAD_HOST, 443), timeout=3).close()
     except OSError:
         return False
-    keras.datasets.fashion_mnist.load_data()
+    try:
+        keras.datasets.fashion_mnist.load_data()
+    except Exception as err:  # Keras raises several kinds; all mean "no usable copy"
+        raise DataError(f"Keras could not download Fashion-MNIST ({err}).\n"
+                        + HOW_TO_GET.format(searched="see above")) from err
     return True
 
 
@@ -224,6 +231,8 @@ def load_fashion_mnist(data_dir=None, *, scaling="unit", train_size=None, valid_
         mean = x_train.mean(axis=0, dtype=np.float64)
         std = np.maximum(x_train.std(axis=0, dtype=np.float64), 1e-3 * 255.0)
         splits = [((x - mean) / std).astype(np.float32) for x in splits]
+    else:  # own the slices, so a small train_size does not pin the whole array
+        splits = [x.copy() for x in splits]
     if flatten:
         splits = [x.reshape(len(x), -1) for x in splits]
     x_train, x_valid, x_test = splits

@@ -64,7 +64,8 @@ def profile(name=None):
         3
     """
     if name is None:
-        name = os.environ.get(ENV_VAR, "").strip().lower() or DEFAULT
+        name = os.environ.get(ENV_VAR, "").strip() or DEFAULT
+    name = str(name).strip().lower()
     if name not in PROFILES:
         raise ValueError(
             f"unknown profile {name!r} (from argument or ${ENV_VAR}); "

@@ -158,10 +158,6 @@ def test_hidden_kernels_are_distinct_with_seeded_instance(make):
     _pairwise_distinct(list(dense_kernels(model).values()))
 
 
-@pytest.mark.xfail(strict=True, reason="companion/models.py resolve_initializer offsets the seed "
-                   "of an Initializer instance only; a config dict with a seed goes through "
-                   "keras.initializers.get unchanged, so every layer of the same shape gets the "
-                   "same kernel")
 def test_hidden_kernels_are_distinct_with_seeded_config_dict():
     config = {"class_name": "GlorotUniform", "config": {"seed": 3}}
     model = build_mlp(depth=3, width=8, input_shape=(8,), n_classes=8, initializer=config)
