@@ -18,7 +18,7 @@ from companion.models import build_mlp
 from companion.plots import (plot_activation_histograms, plot_activations, plot_histories,
                              plot_layer_profiles, plot_relative_updates)
 from companion.profiles import profile
-from companion.publish import glue
+from companion.publish import glue, glue_values
 from companion.runtime import setup, strategy
 from companion.training import TrainingResult, compare, train
 
@@ -26,7 +26,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Claim", "ClaimError", "DataError", "FashionMNIST", "RelativeUpdateRecorder",
-    "TrainingResult", "build_mlp", "claim", "compare", "glue", "gradient_norms",
+    "TrainingResult", "build_mlp", "claim", "compare", "glue", "glue_values",
+    "gradient_norms",
     "kernel_snapshot", "layer_outputs", "layer_report", "layer_statistics", "load_fashion_mnist",
     "plot_activation_histograms", "plot_activations", "plot_histories",
     "plot_layer_profiles", "plot_relative_updates", "profile", "relative_updates",

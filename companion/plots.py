@@ -72,7 +72,8 @@ def plot_activations(activations, *, x_range=(-6.0, 6.0), points=601):
     return fig
 
 
-def plot_layer_profiles(tables, column, *, ylabel=None, log=True, title=None):
+def plot_layer_profiles(tables, column, *, ylabel=None, log=True, title=None,
+                        hidden_only=True):
     """Plot one column of per-layer tables against depth, one line per configuration.
 
     Args:
@@ -80,6 +81,9 @@ def plot_layer_profiles(tables, column, *, ylabel=None, log=True, title=None):
             ``depth`` column, such as :func:`companion.layer_statistics` or
             :func:`companion.gradient_norms` return.
         column: the column to plot, e.g. ``"std"`` or ``"gradient_norm"``.
+        hidden_only: plot only the rows named ``hidden_*`` (the hidden layers of
+            :func:`companion.build_mlp`), leaving out the output layer, whose
+            softmax is on another scale.
 
     Example:
         >>> import pandas as pd
@@ -90,6 +94,8 @@ def plot_layer_profiles(tables, column, *, ylabel=None, log=True, title=None):
         if column not in table:
             raise ValueError(f"table {name!r} has no column {column!r}; "
                              f"valid choices: {[c for c in table.columns if c != 'depth']}")
+        if hidden_only:
+            table = table[table.index.str.startswith("hidden_")]
         ax.plot(table["depth"], table[column], marker="o", markersize=3, label=name)
     ax.set(xlabel="layer (1 = nearest the input)", ylabel=ylabel or column, title=title)
     if log:

@@ -1,5 +1,7 @@
 """Numbers for the prose: ``glue`` them from the computation into the page."""
 
+import numpy as np
+
 try:
     from myst_nb import glue as _myst_glue
 except ImportError:  # Colab or a bare kernel: the value is computed, just not glued.
@@ -16,9 +18,25 @@ def glue(name, value):
     Example:
         >>> glue("n_layers", 50)
         50
+        >>> glue("ratio", np.float64(0.5))  # stored as a Python float
+        0.5
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"glue name must be an identifier-like string, got {name!r}")
+    if isinstance(value, np.generic):
+        # NumPy 2 writes np.float64(0.5) as its text form, which the page's
+        # format specs (``:.3g``) cannot parse; a Python number prints as 0.5.
+        value = value.item()
     if _myst_glue is not None:
         _myst_glue(name, value, display=False)
     return value
+
+
+def glue_values(**values):
+    """Glue several values at once, each under its keyword's name.
+
+    Example:
+        >>> glue_values(depth=50, ratio=np.float64(0.5))
+    """
+    for name, value in values.items():
+        glue(name, value)

@@ -71,9 +71,12 @@ def test_plot_activations_callable_label():
 
 
 def test_plot_layer_profiles():
+    names = ["hidden_1", "hidden_2", "output"]
     tables = {
-        "a": pd.DataFrame({"depth": [1, 2, 3], "std": [1.0, 0.1, 0.01], "mean": [0, 0, 0]}),
-        "b": pd.DataFrame({"depth": [1, 2, 3], "std": [1.0, 1.0, 1.0], "mean": [0, 0, 0]}),
+        "a": pd.DataFrame({"depth": [1, 2, 3], "std": [1.0, 0.1, 0.01], "mean": [0, 0, 0]},
+                          index=names),
+        "b": pd.DataFrame({"depth": [1, 2, 3], "std": [1.0, 1.0, 1.0], "mean": [0, 0, 0]},
+                          index=names),
     }
     fig = plots.plot_layer_profiles(tables, "std", title="t")
     assert isinstance(fig, Figure)
@@ -82,15 +85,16 @@ def test_plot_layer_profiles():
     assert len(ax.lines) == 2
     assert ax.get_yscale() == "log"
     x, y = ax.lines[0].get_data()
-    np.testing.assert_array_equal(x, [1, 2, 3])
-    np.testing.assert_array_equal(y, [1.0, 0.1, 0.01])
+    np.testing.assert_array_equal(x, [1, 2])  # the output layer is left out
+    np.testing.assert_array_equal(y, [1.0, 0.1])
     assert ax.get_title() == "t" and ax.get_ylabel() == "std"
-    linear = plots.plot_layer_profiles(tables, "mean", log=False, ylabel="m")
+    linear = plots.plot_layer_profiles(tables, "mean", log=False, ylabel="m", hidden_only=False)
     assert linear.axes[0].get_yscale() == "linear" and linear.axes[0].get_ylabel() == "m"
+    np.testing.assert_array_equal(linear.axes[0].lines[0].get_data()[0], [1, 2, 3])
 
 
 def test_plot_layer_profiles_bad_column():
-    tables = {"a": pd.DataFrame({"depth": [1, 2], "std": [1.0, 0.5]})}
+    tables = {"a": pd.DataFrame({"depth": [1, 2], "std": [1.0, 0.5]}, index=["hidden_1", "output"])}
     with pytest.raises(ValueError) as info:
         plots.plot_layer_profiles(tables, "sdt")
     assert "'sdt'" in str(info.value) and "std" in str(info.value)
