@@ -54,7 +54,7 @@ def _positive_int(name, value, minimum=1):
 
 
 def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_uniform",
-              input_shape=(28, 28), n_classes=10, output_activation="softmax", name=None):
+              example_shape=(28, 28), n_classes=10, output_activation="softmax", name=None):
     """Build an uncompiled multilayer perceptron for image classification.
 
     The input is flattened, passed through ``depth`` Dense layers of ``width``
@@ -68,7 +68,7 @@ def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_unif
         activation: hidden activation, a Keras name (``"relu"``, ``"sigmoid"``,
             ...) or a callable.
         initializer: a Keras initializer name, config or instance.
-        input_shape: shape of one example.
+        example_shape: shape of one example.
         n_classes: units of the output layer, >= 1.
         output_activation: activation of the output layer.
         name: the model's name.
@@ -86,7 +86,7 @@ def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_unif
     hidden = resolve_activation(activation)
     output = resolve_activation(output_activation)
     resolve_initializer(initializer)  # validate once, before building anything
-    layers = [keras.Input(shape=tuple(input_shape)), keras.layers.Flatten(name="flatten")]
+    layers = [keras.Input(shape=tuple(example_shape)), keras.layers.Flatten(name="flatten")]
     for index in range(1, depth + 1):
         layers.append(keras.layers.Dense(width, activation=hidden, name=f"hidden_{index}",
                                          kernel_initializer=resolve_initializer(

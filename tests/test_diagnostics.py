@@ -42,7 +42,7 @@ def numpy_forward_backward():
 
 @pytest.fixture
 def net():
-    model = companion.build_mlp(depth=1, width=3, activation="sigmoid", input_shape=(2,),
+    model = companion.build_mlp(depth=1, width=3, activation="sigmoid", example_shape=(2,),
                                 n_classes=2)
     model.get_layer("hidden_1").set_weights([W1, B1])
     model.get_layer("output").set_weights([W2, B2])
@@ -102,7 +102,7 @@ def test_gradient_norms_deeper_net_against_finite_differences():
     # an independent check on a 3-hidden-layer tanh net: the kernel gradient's
     # Frobenius norm from central finite differences of the loss
     rng = np.random.default_rng(0)
-    model = companion.build_mlp(depth=3, width=4, activation="tanh", input_shape=(3,), n_classes=3)
+    model = companion.build_mlp(depth=3, width=4, activation="tanh", example_shape=(3,), n_classes=3)
     x = rng.normal(size=(6, 3)).astype(np.float32)
     y = rng.integers(0, 3, size=6)
     weights = [w.astype(np.float64) for w in model.get_weights()]
@@ -160,7 +160,7 @@ def test_relative_update_recorder_matches_own_snapshots():
     x = rng.normal(size=(64, 4)).astype(np.float32)
     y = rng.integers(0, 3, size=64)
     keras.utils.set_random_seed(0)
-    model = companion.build_mlp(depth=2, width=5, input_shape=(4,), n_classes=3)
+    model = companion.build_mlp(depth=2, width=5, example_shape=(4,), n_classes=3)
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5),
                   loss="sparse_categorical_crossentropy")
     recorder = companion.RelativeUpdateRecorder()
@@ -224,7 +224,7 @@ def test_model_without_dense_layer():
 
 @pytest.fixture
 def single_layer():
-    model = companion.build_mlp(depth=0, input_shape=(2,), n_classes=2)
+    model = companion.build_mlp(depth=0, example_shape=(2,), n_classes=2)
     model.get_layer("output").set_weights([W1[:, :2], B2])
     return model
 

@@ -26,7 +26,7 @@ def test_layer_names():
         "flatten", "hidden_1", "hidden_2", "hidden_3", "output"]
 
 
-@pytest.mark.parametrize("depth, width, input_shape, n_classes", [
+@pytest.mark.parametrize("depth, width, example_shape, n_classes", [
     (0, 5, (28, 28), 10),
     (1, 7, (28, 28), 10),
     (2, 100, (28, 28), 10),
@@ -34,9 +34,9 @@ def test_layer_names():
     (5, 1, (6,), 3),
     (2, 4, (3, 2), 2),
 ])
-def test_count_params_matches_formula(depth, width, input_shape, n_classes):
-    model = build_mlp(depth=depth, width=width, input_shape=input_shape, n_classes=n_classes)
-    n_inputs = int(np.prod(input_shape))
+def test_count_params_matches_formula(depth, width, example_shape, n_classes):
+    model = build_mlp(depth=depth, width=width, example_shape=example_shape, n_classes=n_classes)
+    n_inputs = int(np.prod(example_shape))
     assert model.count_params() == expected_params(depth, width, n_inputs, n_classes)
 
 
@@ -59,23 +59,23 @@ def test_forward_pass_is_a_probability_distribution():
 
 
 def test_activation_name_and_callable_are_used():
-    model = build_mlp(depth=2, width=4, activation="sigmoid", input_shape=(3,), n_classes=2)
+    model = build_mlp(depth=2, width=4, activation="sigmoid", example_shape=(3,), n_classes=2)
     for layer in model.layers[1:-1]:
         assert layer.activation is keras.activations.sigmoid
-    model = build_mlp(depth=1, width=4, activation=keras.activations.tanh, input_shape=(3,))
+    model = build_mlp(depth=1, width=4, activation=keras.activations.tanh, example_shape=(3,))
     assert model.get_layer("hidden_1").activation is keras.activations.tanh
     assert model.get_layer("output").activation is keras.activations.softmax
 
 
 def test_biases_start_at_zero_and_name():
-    model = build_mlp(depth=2, width=4, input_shape=(3,), name="my_net")
+    model = build_mlp(depth=2, width=4, example_shape=(3,), name="my_net")
     assert model.name == "my_net"
     for layer in model.layers[1:]:
         assert np.array_equal(layer.bias.numpy(), np.zeros(layer.units))
 
 
 def test_glorot_uniform_kernels_within_their_limit():
-    model = build_mlp(depth=2, width=50, input_shape=(30,), n_classes=10)
+    model = build_mlp(depth=2, width=50, example_shape=(30,), n_classes=10)
     for kernel in dense_kernels(model).values():
         fan_in, fan_out = kernel.shape
         limit = np.sqrt(6.0 / (fan_in + fan_out))
@@ -143,7 +143,7 @@ def _pairwise_distinct(kernels):
 def test_hidden_kernels_are_distinct(initializer):
     if initializer == "unseeded-instance":
         initializer = keras.initializers.GlorotUniform()
-    model = build_mlp(depth=3, width=8, input_shape=(8,), n_classes=8, initializer=initializer)
+    model = build_mlp(depth=3, width=8, example_shape=(8,), n_classes=8, initializer=initializer)
     _pairwise_distinct(list(dense_kernels(model).values()))
 
 
@@ -154,18 +154,18 @@ def test_hidden_kernels_are_distinct(initializer):
 def test_hidden_kernels_are_distinct_with_seeded_instance(make):
     # regression: a seeded instance used to be copied seed included, so every layer of
     # the same shape got the very same kernel
-    model = build_mlp(depth=3, width=8, input_shape=(8,), n_classes=8, initializer=make())
+    model = build_mlp(depth=3, width=8, example_shape=(8,), n_classes=8, initializer=make())
     _pairwise_distinct(list(dense_kernels(model).values()))
 
 
 def test_hidden_kernels_are_distinct_with_seeded_config_dict():
     config = {"class_name": "GlorotUniform", "config": {"seed": 3}}
-    model = build_mlp(depth=3, width=8, input_shape=(8,), n_classes=8, initializer=config)
+    model = build_mlp(depth=3, width=8, example_shape=(8,), n_classes=8, initializer=config)
     _pairwise_distinct(list(dense_kernels(model).values()))
 
 
 def test_seeded_instance_still_gives_reproducible_models():
-    make = lambda: build_mlp(depth=2, width=8, input_shape=(8,),  # noqa: E731
+    make = lambda: build_mlp(depth=2, width=8, example_shape=(8,),  # noqa: E731
                              initializer=keras.initializers.GlorotUniform(seed=11))
     first, second = dense_kernels(make()), dense_kernels(make())
     for name in first:
@@ -173,7 +173,7 @@ def test_seeded_instance_still_gives_reproducible_models():
 
 
 def test_random_normal_std_one():
-    model = build_mlp(depth=1, width=256, input_shape=(256,), n_classes=10,
+    model = build_mlp(depth=1, width=256, example_shape=(256,), n_classes=10,
                       initializer=keras.initializers.RandomNormal(stddev=1.0))
     kernel = dense_kernels(model)["hidden_1"]  # 65536 draws: std of the estimate ~0.003
     assert abs(kernel.std() - 1.0) < 0.02

@@ -49,7 +49,7 @@ def test_announce_prints_the_returned_line(monkeypatch, capsys):
 
 def _train_once(seed, data):
     companion.setup(seed=seed, announce=False)
-    model = companion.build_mlp(depth=2, width=16, input_shape=(8,), n_classes=3)
+    model = companion.build_mlp(depth=2, width=16, example_shape=(8,), n_classes=3)
     companion.train(model, data, epochs=1, batch_size=32, learning_rate=0.1, evaluate=False)
     return [np.array(w) for w in model.get_weights()]
 
@@ -69,7 +69,7 @@ def test_training_changes_weights(make_data):
     # guards the test above: equality must not come from training doing nothing
     data = make_data(n_train=320)
     companion.setup(seed=7, announce=False)
-    model = companion.build_mlp(depth=2, width=16, input_shape=(8,), n_classes=3)
+    model = companion.build_mlp(depth=2, width=16, example_shape=(8,), n_classes=3)
     before = [np.array(w) for w in model.get_weights()]
     companion.train(model, data, epochs=1, batch_size=32, learning_rate=0.1, evaluate=False)
     after = model.get_weights()
@@ -122,7 +122,7 @@ SPLIT_SCRIPT = textwrap.dedent("""
     mirrored = runtime.strategy(devices=["/cpu:0", "/cpu:1"])
     report["replicas"] = mirrored.num_replicas_in_sync
     with mirrored.scope():
-        model = companion.build_mlp(depth=1, width=4, input_shape=(3,), n_classes=2)
+        model = companion.build_mlp(depth=1, width=4, example_shape=(3,), n_classes=2)
         model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 3)).astype("float32")

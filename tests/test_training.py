@@ -10,7 +10,7 @@ from companion import training
 
 
 def small_model():
-    return companion.build_mlp(depth=1, width=16, input_shape=(8,), n_classes=3)
+    return companion.build_mlp(depth=1, width=16, example_shape=(8,), n_classes=3)
 
 
 @pytest.fixture(scope="module")
