@@ -27,8 +27,19 @@ STYLE = {
 
 
 def use_book_style():
-    """Apply the book's Matplotlib settings (called by :func:`companion.setup`)."""
+    """Apply the book's Matplotlib settings (called by :func:`companion.setup`).
+
+    In a notebook, figures are also rendered at twice their pixel density
+    ("retina"), so they stay sharp on high-DPI screens and in the website.
+    """
     mpl.rcParams.update(STYLE)
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # a plain Python process: nothing is displayed inline
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("retina")
 
 
 def activation_and_derivative(activation, x):

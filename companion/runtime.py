@@ -74,14 +74,14 @@ def describe(seed=None):
         f"TensorFlow {tf.__version__}",
         f"Keras {keras.__version__}",
         device_summary(),
-        f"profile {active_profile().name}",
+        f"{active_profile().name} profile",
     ]
     policy = keras.mixed_precision.global_policy().name
     if policy != "float32":
         parts.append(f"policy {policy}")
     if seed is not None:
         parts.append(f"seed {seed}")
-    return "companion: " + " | ".join(parts)
+    return " | ".join(parts)
 
 
 def split_cpu(n):
