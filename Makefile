@@ -1,6 +1,7 @@
 # The README's two commands:
 #   make book   set up .venv and build the website into _build/html (full profile)
 #   make test   set up .venv, run the unit tests and nbval over every chapter (quick profile)
+# and, after make book, make site-test: the website in headless Chromium.
 PYTHON     ?= python3
 VENV       := .venv
 BIN        := $(VENV)/bin
@@ -13,7 +14,7 @@ BOOK_FLAGS ?=
 EXECUTION_KEY = $(shell cat $(sort $(wildcard companion/*.py)) pyproject.toml | sha256sum | cut -c1-16)-$(PROFILE)
 KEY_FILE      := _build/.execution-key
 
-.PHONY: book test setup data clean
+.PHONY: book test site-test setup data clean
 
 book: setup
 	@mkdir -p _build
@@ -24,6 +25,12 @@ book: setup
 
 test: setup
 	COMPANION_PROFILE=quick $(BIN)/python -m pytest tests book --nbval-lax -q
+
+# The built website in headless Chromium (after `make book`): every page, its
+# console, images, mathematics, internal links and search; screenshots in
+# _build/screenshots. Needs Chromium (Debian: apt-get install chromium).
+site-test: setup
+	$(BIN)/python -m pytest tests/site_check.py -q
 
 setup: $(VENV)/.installed data
 

@@ -11,9 +11,10 @@ except ImportError:  # Colab or a bare kernel: the value is computed, just not g
 def glue(name, value):
     """Store ``value`` under ``name`` for the page's ``{glue:text}`` roles; displays nothing.
 
-    Formats belong in the prose (``{glue:text}`ratio:.3g```), so the raw number
-    is stored. Without myst-nb (e.g. in Colab) the call does nothing and returns
-    the value, so the notebook still runs.
+    The raw number is stored; its format belongs in the page, where the glue
+    role names it together with a format spec such as ``:.3g``. Without myst-nb
+    (e.g. in Colab) the call does nothing and returns the value, so the notebook
+    still runs.
 
     Example:
         >>> glue("n_layers", 50)

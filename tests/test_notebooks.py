@@ -44,3 +44,27 @@ def test_first_code_cell_sets_up_companion(path):
     first = _source(_code_cells(path)[0])
     assert "import companion as cp" in first, f"{path.name}: first code cell lacks the import"
     assert "cp.setup(" in first, f"{path.name}: first code cell does not call cp.setup("
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(BOOK)) for p in NOTEBOOKS])
+def test_companion_is_imported_before_tensorflow(path):
+    # companion imports TensorFlow with its start-up messages silenced; importing
+    # keras or tensorflow first would print them into the page.
+    first = _source(_code_cells(path)[0]).splitlines()
+    imports = [line for line in first if line.startswith(("import ", "from "))]
+    assert imports and imports[0].startswith("import companion as cp"), \
+        f"{path.name}: the first import must be `import companion as cp`, got {imports[:1]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(BOOK)) for p in NOTEBOOKS])
+def test_every_figure_has_a_caption_and_alt_text(path):
+    missing = []
+    for index, cell in enumerate(_code_cells(path)):
+        if "fig = " not in _source(cell):
+            continue
+        meta = cell.get("metadata", {}).get("mystnb", {})
+        if not (meta.get("figure", {}).get("caption") and meta.get("figure", {}).get("name")
+                and meta.get("image", {}).get("alt")):
+            missing.append(index)
+    assert missing == [], (f"{path.name}: code cells {missing} draw a figure without "
+                           "mystnb figure caption/name and image alt metadata")

@@ -1,0 +1,53 @@
+"""The website's Sphinx extension (book/_ext/course_site.py), without a build."""
+
+import pathlib
+import sys
+import types
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "book" / "_ext"))
+course_site = pytest.importorskip("course_site")
+
+
+def theme_options(url):
+    return {"repository_url": url, "launch_buttons": {"colab_url": "https://colab",
+                                                      "binderhub_url": "https://binder"}}
+
+
+@pytest.mark.parametrize("url", ["", "   ", None])
+def test_no_repository_url_switches_every_repository_button_off(url):
+    options = theme_options(url)
+    course_site.apply_repository_switch(options)
+    assert options["launch_buttons"] == {}
+    for key in ("use_repository_button", "use_issues_button", "use_edit_page_button"):
+        assert options[key] is False
+
+
+def test_repository_url_switches_repository_and_launch_buttons_on():
+    options = theme_options("https://github.com/owner/course")
+    course_site.apply_repository_switch(options)
+    assert options["use_repository_button"] is True
+    assert options["launch_buttons"] == {"colab_url": "https://colab",
+                                         "binderhub_url": "https://binder"}
+
+
+def test_mathjax_is_served_from_the_site():
+    source = course_site.mathjax_source()
+    assert (source / course_site.MATHJAX_ENTRY).is_file()
+    # the fonts MathJax's CHTML output loads from beside its entry file
+    assert any((source / "output" / "chtml" / "fonts").rglob("*.woff"))
+    config = types.SimpleNamespace(mathjax_path=None, html_theme_options=theme_options(""))
+    course_site._configure(None, config)
+    assert config.mathjax_path == "mathjax/tex-chtml.js"
+
+
+def test_duplicate_inline_scripts_are_dropped():
+    script = types.SimpleNamespace
+    scripts = [script(filename=None, attributes={"body": "const A = 1"}),
+               script(filename="a.js", attributes={}),
+               script(filename="", attributes={"body": "const A = 1"}),
+               script(filename="a.js", attributes={"async": "async"})]
+    context = {"script_files": scripts}
+    course_site.drop_duplicate_scripts(None, "page", "page.html", context, None)
+    assert context["script_files"] == [scripts[0], scripts[1], scripts[3]]
