@@ -14,12 +14,19 @@ from companion.data import DataError, FashionMNIST, load_fashion_mnist
 from companion.diagnostics import (RelativeUpdateRecorder, gradient_norms, kernel_snapshot,
                                    layer_outputs, layer_report, layer_statistics,
                                    relative_updates)
+from companion.initialization import (depth_sweep, initializer_spec, named_initializers,
+                                      summarize_sweep, unit_differences, variance_check,
+                                      variance_table)
 from companion.models import build_mlp
 from companion.plots import (plot_activation_histograms, plot_activations, plot_histories,
-                             plot_layer_profiles, plot_relative_updates)
+                             plot_layer_profiles, plot_relative_updates, plot_std_heatmap,
+                             plot_std_ratios)
 from companion.profiles import profile
 from companion.publish import glue, glue_values
 from companion.runtime import setup, strategy
+from companion.plots import plot_lr_range_test, plot_schedules
+from companion.schedules import (OneCycleSchedule, RangeTestResult, cycle_momentum,
+                                 lr_range_test, schedule_values)
 from companion.training import TrainingResult, compare, train
 
 __version__ = "0.1.0"
@@ -32,4 +39,11 @@ __all__ = [
     "plot_activation_histograms", "plot_activations", "plot_histories",
     "plot_layer_profiles", "plot_relative_updates", "profile", "relative_updates",
     "setup", "strategy", "train",
+    # chapter 2: weight initialisation
+    "depth_sweep", "initializer_spec", "named_initializers", "plot_std_heatmap",
+    "plot_std_ratios", "summarize_sweep", "unit_differences", "variance_check",
+    "variance_table",
+    # chapter 7: learning-rate scheduling
+    "OneCycleSchedule", "RangeTestResult", "cycle_momentum", "lr_range_test",
+    "plot_lr_range_test", "plot_schedules", "schedule_values",
 ]
