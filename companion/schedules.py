@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from companion._quiet import keras, tf
+from companion.training import make_optimizer
 
 ANNEALING = ("cosine", "linear")
 
@@ -359,7 +360,8 @@ class _RangeTestCallback(keras.callbacks.Callback):
 
     Keras passes callbacks the running mean of the loss since the start of the
     epoch; with equal batches, the loss of batch ``i`` (from 0) is recovered as
-    ``(i + 1) * mean_i - i * mean_(i-1)``.
+    ``(i + 1) * mean_i - i * mean_(i-1)``. Training stops when the loss
+    diverges, as :func:`lr_range_test` describes.
     """
 
     def __init__(self, rates, divergence, beta=0.9):
@@ -371,6 +373,7 @@ class _RangeTestCallback(keras.callbacks.Callback):
         self.stopped_early = False
         self._previous_mean = 0.0
         self._average = 0.0
+        self._start = None
         self._best = math.inf
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -384,8 +387,10 @@ class _RangeTestCallback(keras.callbacks.Callback):
         # A bias-corrected exponential average guards the stop against one bad batch.
         self._average = self.beta * self._average + (1 - self.beta) * loss
         average = self._average / (1 - self.beta ** (batch + 1))
+        self._start = average if self._start is None else self._start
         self._best = min(self._best, average)
-        if not math.isfinite(loss) or average > self.divergence * self._best:
+        undone = self._best < self._start / 2 and average > self._start
+        if not math.isfinite(loss) or average > self.divergence * self._best or undone:
             self.stopped_early = True
             self.model.stop_training = True
 
@@ -413,8 +418,10 @@ def lr_range_test(model, data, *, optimizer="sgd", min_learning_rate=1e-5,
 
     The learning rate of step ``t`` (from 0) is ``min_learning_rate * (max_learning_rate
     / min_learning_rate) ** (t / (steps - 1))``. The test stops early when the
-    loss diverges: when a batch's loss is not finite, or when its exponential
-    average exceeds ``divergence`` times the lowest average so far.
+    loss diverges: when a batch's loss is not finite, when the loss's
+    exponential average (factor 0.9, bias-corrected) exceeds ``divergence``
+    times its lowest value so far, or when the average, having fallen below
+    half its starting value, climbs back above it (whatever was learnt is lost).
 
     **Suggestion rule.** The per-batch losses are smoothed with a centred
     moving average over ``window`` steps; the suggested learning rate is one
@@ -463,8 +470,6 @@ def lr_range_test(model, data, *, optimizer="sgd", min_learning_rate=1e-5,
         >>> result.suggestion  # doctest: +SKIP
         0.09
     """
-    from companion.training import make_optimizer
-
     optimizer = make_optimizer(optimizer)
     if not isinstance(optimizer.learning_rate, keras.Variable):
         raise ValueError("the range test sets the learning rate at each step, so the optimizer "

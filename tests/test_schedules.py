@@ -377,6 +377,52 @@ def test_range_test_stops_when_the_loss_explodes(make_data):
     assert history["learning_rate"].iloc[0] <= result.steepest_rate <= result.min_loss_rate
 
 
+def bias_corrected_average(losses, beta=0.9):
+    values = np.asarray(losses, dtype=np.float64)
+    raw = np.zeros(len(values))
+    average = 0.0
+    for i, value in enumerate(values):
+        average = beta * average + (1 - beta) * value
+        raw[i] = average / (1 - beta ** (i + 1))
+    return raw
+
+
+def feed(losses):
+    """Hand the range test's callback Keras's running means of ``losses``."""
+    callback = schedules._RangeTestCallback(np.ones(len(losses)), divergence=4.0)
+    model = small_model()
+    callback.set_model(model)
+    model.stop_training = False
+    means = np.cumsum(losses) / np.arange(1, len(losses) + 1)
+    for batch, mean in enumerate(means):
+        callback.on_train_batch_end(batch, {"loss": float(mean)})
+        if model.stop_training:
+            return callback, batch
+    return callback, None
+
+
+def test_range_test_stop_rules():
+    # A loss that falls to a third and climbs back: stopped once above its start.
+    losses = np.concatenate([np.full(5, 2.3), np.linspace(2.3, 0.8, 20),
+                             np.full(10, 0.8), np.linspace(0.8, 3.0, 30)])
+    callback, stop = feed(losses)
+    np.testing.assert_allclose(callback.losses, losses[:stop + 1], atol=1e-9)
+    average = bias_corrected_average(losses)
+    expected = int(np.argmax((np.minimum.accumulate(average) < average[0] / 2)
+                             & (average > average[0])))
+    assert stop == expected and callback.stopped_early
+    # A loss that never halves may drift above its start without stopping ...
+    _, stop = feed(np.concatenate([np.full(10, 2.3), np.linspace(2.0, 2.6, 30)]))
+    assert stop is None
+    # ... but four times its best average stops it, and so does a non-finite loss.
+    explosion = np.concatenate([np.full(10, 1.0), np.linspace(1.0, 20.0, 30)])
+    _, stop = feed(explosion)
+    average = bias_corrected_average(explosion)
+    assert stop == int(np.argmax(average > 4 * np.minimum.accumulate(average)))
+    _, stop = feed([1.0, 1.0, np.inf, 1.0])
+    assert stop == 2
+
+
 def test_range_test_lowers_the_loss_of_a_learnable_problem(make_data):
     data = make_data(n_train=512)
     result = lr_range_test(small_model(), data, min_learning_rate=1e-4, max_learning_rate=100.0,
