@@ -27,7 +27,7 @@ from companion.runtime import setup, strategy
 from companion.plots import plot_lr_range_test, plot_schedules
 from companion.schedules import (OneCycleSchedule, RangeTestResult, cycle_momentum,
                                  lr_range_test, schedule_values)
-from companion.training import TrainingResult, compare, train
+from companion.training import StopAtTarget, TrainingResult, compare, train
 
 __version__ = "0.1.0"
 
@@ -38,7 +38,7 @@ __all__ = [
     "kernel_snapshot", "layer_outputs", "layer_report", "layer_statistics", "load_fashion_mnist",
     "plot_activation_histograms", "plot_activations", "plot_histories",
     "plot_layer_profiles", "plot_relative_updates", "profile", "relative_updates",
-    "setup", "strategy", "train",
+    "StopAtTarget", "setup", "strategy", "train",
     # chapter 2: weight initialisation
     "depth_sweep", "initializer_spec", "named_initializers", "plot_std_heatmap",
     "plot_std_ratios", "summarize_sweep", "unit_differences", "variance_check",

@@ -53,14 +53,44 @@ def _positive_int(name, value, minimum=1):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
+BATCH_NORM_PLACEMENTS = (None, "before", "after")
+DROPOUT_KINDS = ("dropout", "alpha")
+
+
+def _fresh(getter, value, what, module):
+    """A new Keras object (regularizer, constraint) per layer, validated once."""
+    if value is None:
+        return None
+    try:
+        obj = getter(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"unknown {what} {value!r}; valid choices: "
+                         f"{_public_names(module)} or an instance") from None
+    if hasattr(obj, "get_config"):
+        return obj.__class__.from_config(obj.get_config())
+    return obj
+
+
 def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_uniform",
-              example_shape=(28, 28), n_classes=10, output_activation="softmax", name=None):
+              example_shape=(28, 28), n_classes=10, output_activation="softmax",
+              batch_norm=None, dropout=0.0, dropout_kind="dropout",
+              kernel_regularizer=None, kernel_constraint=None, name=None):
     """Build an uncompiled multilayer perceptron for image classification.
 
     The input is flattened, passed through ``depth`` Dense layers of ``width``
     units named ``hidden_1`` ... ``hidden_<depth>``, then a Dense layer named
     ``output``. Every Dense layer, the output included, draws its kernel from
     ``initializer``; biases start at zero.
+
+    Each hidden block is, in order:
+
+    * ``batch_norm=None``: ``hidden_i`` (Dense with its activation);
+    * ``batch_norm="after"``: ``hidden_i``, then ``bn_i``
+      (BatchNormalization of the activation's output);
+    * ``batch_norm="before"``: ``hidden_i`` (linear, ``use_bias=False``,
+      since BN's beta plays the bias's part), ``bn_i``, then ``activation_i``;
+
+    followed by ``dropout_i`` when ``dropout > 0``.
 
     Args:
         depth: number of hidden layers, >= 0.
@@ -71,6 +101,14 @@ def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_unif
         example_shape: shape of one example.
         n_classes: units of the output layer, >= 1.
         output_activation: activation of the output layer.
+        batch_norm: ``None``, ``"before"`` or ``"after"`` the activation.
+        dropout: dropout rate after every hidden block, in [0, 1).
+        dropout_kind: ``"dropout"`` (``keras.layers.Dropout``) or ``"alpha"``
+            (``keras.layers.AlphaDropout``, which keeps SELU's mean and variance).
+        kernel_regularizer: a Keras regularizer (name, config or instance, e.g.
+            ``keras.regularizers.L2(1e-4)``) for every Dense kernel, output included.
+        kernel_constraint: a Keras constraint (e.g. ``keras.constraints.MaxNorm(1.0)``)
+            for every Dense kernel, output included.
         name: the model's name.
 
     Example:
@@ -79,19 +117,52 @@ def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_unif
         ['hidden_3', 'output']
         >>> model.count_params()  # 784*16+16 + 2*(16*16+16) + 16*10+10
         13274
+        >>> model = build_mlp(depth=1, width=16, batch_norm="before", dropout=0.2)
+        >>> [layer.name for layer in model.layers]
+        ['flatten', 'hidden_1', 'bn_1', 'activation_1', 'dropout_1', 'output']
     """
     _positive_int("depth", depth, minimum=0)
     _positive_int("width", width)
     _positive_int("n_classes", n_classes)
+    if batch_norm not in BATCH_NORM_PLACEMENTS:
+        raise ValueError(f"unknown batch_norm {batch_norm!r}; valid choices: "
+                         f"{list(BATCH_NORM_PLACEMENTS)}")
+    if dropout_kind not in DROPOUT_KINDS:
+        raise ValueError(f"unknown dropout_kind {dropout_kind!r}; valid choices: "
+                         f"{list(DROPOUT_KINDS)}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
+            or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}")
     hidden = resolve_activation(activation)
     output = resolve_activation(output_activation)
     resolve_initializer(initializer)  # validate once, before building anything
+    _fresh(keras.regularizers.get, kernel_regularizer, "kernel_regularizer",
+           keras.regularizers)
+    _fresh(keras.constraints.get, kernel_constraint, "kernel_constraint",
+           keras.constraints)
+
+    def dense(units, layer_activation, layer_name, offset, use_bias=True):
+        return keras.layers.Dense(
+            units, activation=layer_activation, use_bias=use_bias, name=layer_name,
+            kernel_initializer=resolve_initializer(initializer, seed_offset=offset),
+            kernel_regularizer=_fresh(keras.regularizers.get, kernel_regularizer,
+                                      "kernel_regularizer", keras.regularizers),
+            kernel_constraint=_fresh(keras.constraints.get, kernel_constraint,
+                                     "kernel_constraint", keras.constraints))
+
+    dropout_layer = keras.layers.AlphaDropout if dropout_kind == "alpha" \
+        else keras.layers.Dropout
     layers = [keras.Input(shape=tuple(example_shape)), keras.layers.Flatten(name="flatten")]
     for index in range(1, depth + 1):
-        layers.append(keras.layers.Dense(width, activation=hidden, name=f"hidden_{index}",
-                                         kernel_initializer=resolve_initializer(
-                                             initializer, seed_offset=index)))
-    layers.append(keras.layers.Dense(n_classes, activation=output, name="output",
-                                     kernel_initializer=resolve_initializer(
-                                         initializer, seed_offset=depth + 1)))
+        if batch_norm == "before":
+            layers += [dense(width, None, f"hidden_{index}", index, use_bias=False),
+                       keras.layers.BatchNormalization(name=f"bn_{index}"),
+                       keras.layers.Activation(hidden, name=f"activation_{index}")]
+        else:
+            layers.append(dense(width, hidden, f"hidden_{index}", index))
+            if batch_norm == "after":
+                layers.append(keras.layers.BatchNormalization(name=f"bn_{index}"))
+        if dropout > 0:
+            layers.append(dropout_layer(dropout, name=f"dropout_{index}"))
+    layers.append(dense(n_classes, output, "output", depth + 1))
     return keras.Sequential(layers, name=name or f"mlp_{depth}x{width}")

@@ -28,6 +28,45 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
+class StopAtTarget(keras.callbacks.Callback):
+    """Stop training at the end of the first epoch where ``monitor`` reaches ``target``.
+
+    Keras's ``EarlyStopping`` stops when a metric stops improving; time-to-accuracy
+    measurements need the opposite: stop as soon as it is good enough, so that a
+    capped run costs no more epochs than it has to.
+
+    Example:
+        >>> stop = StopAtTarget(0.85)  # doctest: +SKIP
+        >>> result = train(model, data, epochs=20, callbacks=[stop])  # doctest: +SKIP
+        >>> stop.reached_epoch  # 1-based, None if never reached  # doctest: +SKIP
+        4
+    """
+
+    def __init__(self, target, *, monitor="val_accuracy", mode="max"):
+        super().__init__()
+        if mode not in ("max", "min"):
+            raise ValueError(f"unknown mode {mode!r}; valid choices: ['max', 'min']")
+        self.target = float(target)
+        self.monitor = monitor
+        self.mode = mode
+        self.reached_epoch = None
+
+    def on_train_begin(self, logs=None):
+        self.reached_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor not in (logs or {}):
+            raise ValueError(f"StopAtTarget monitors {self.monitor!r}, which this fit does "
+                             f"not log; logged: {sorted(logs or {})}")
+        if _reached(logs[self.monitor], self.target, self.mode):
+            self.reached_epoch = epoch + 1
+            self.model.stop_training = True
+
+
+def _reached(value, target, mode):
+    return value >= target if mode == "max" else value <= target
+
+
 @dataclasses.dataclass
 class TrainingResult:
     """What :func:`train` returns.
@@ -48,6 +87,33 @@ class TrainingResult:
     def seconds_per_epoch(self):
         """Median wall time of an epoch (the first epoch includes tracing)."""
         return float(self.history["seconds"].median())
+
+    def time_to_target(self, target, *, monitor="val_accuracy", mode="max"):
+        """Epochs and wall seconds until ``monitor`` first reached ``target``.
+
+        Seconds are summed over whole epochs up to and including the one that
+        reached the target (validation and the first epoch's tracing included),
+        which is what a user waits.
+
+        Returns:
+            ``{"epochs": int, "seconds": float}``, or ``{"epochs": None,
+            "seconds": None}`` when the run never reached the target.
+
+        Example:
+            >>> result.time_to_target(0.85)  # doctest: +SKIP
+            {'epochs': 3, 'seconds': 2.4}
+        """
+        if monitor not in self.history:
+            raise ValueError(f"unknown monitor {monitor!r}; valid choices: "
+                             f"{[c for c in self.history.columns if c != 'seconds']}")
+        if mode not in ("max", "min"):
+            raise ValueError(f"unknown mode {mode!r}; valid choices: ['max', 'min']")
+        hits = self.history.index[_reached(self.history[monitor], target, mode)]
+        if len(hits) == 0:
+            return {"epochs": None, "seconds": None}
+        epoch = int(hits[0])
+        return {"epochs": epoch,
+                "seconds": float(self.history["seconds"].loc[:epoch].sum())}
 
     def summary(self):
         """One row of numbers: final metrics, test metrics, seconds per epoch."""

@@ -178,3 +178,78 @@ def test_random_normal_std_one():
     kernel = dense_kernels(model)["hidden_1"]  # 65536 draws: std of the estimate ~0.003
     assert abs(kernel.std() - 1.0) < 0.02
     assert abs(kernel.mean()) < 0.02
+
+
+def test_batch_norm_placement_layers_and_parameter_counts():
+    width, depth = 6, 2
+    n_inputs = 784
+    after = build_mlp(depth=depth, width=width, batch_norm="after")
+    before = build_mlp(depth=depth, width=width, batch_norm="before")
+    assert [layer.name for layer in after.layers] == [
+        "flatten", "hidden_1", "bn_1", "hidden_2", "bn_2", "output"]
+    assert [layer.name for layer in before.layers] == [
+        "flatten", "hidden_1", "bn_1", "activation_1", "hidden_2", "bn_2", "activation_2",
+        "output"]
+    # BN adds 4 parameters per unit (gamma, beta, moving mean, moving variance).
+    bn = 4 * width * depth
+    assert after.count_params() == expected_params(depth, width, n_inputs, 10) + bn
+    # Before the activation, the Dense layers drop their biases: beta replaces them.
+    assert before.count_params() == expected_params(depth, width, n_inputs, 10) + bn \
+        - width * depth
+    assert before.get_layer("hidden_1").bias is None
+    assert before.get_layer("hidden_1").activation is keras.activations.linear
+    non_trainable = sum(int(np.prod(w.shape)) for w in before.non_trainable_weights)
+    assert non_trainable == 2 * width * depth
+
+
+def test_batch_norm_before_applies_the_activation_after_normalising():
+    model = build_mlp(depth=1, width=5, activation="relu", batch_norm="before",
+                      example_shape=(3,))
+    x = np.random.default_rng(1).normal(size=(7, 3)).astype("float32")
+    z = x @ model.get_layer("hidden_1").kernel.numpy()
+    bn = model.get_layer("bn_1")
+    normalised = (z - bn.moving_mean.numpy()) / np.sqrt(bn.moving_variance.numpy() + bn.epsilon)
+    expected = np.maximum(bn.gamma.numpy() * normalised + bn.beta.numpy(), 0)
+    out = x
+    for layer in model.layers[:4]:  # flatten, hidden_1, bn_1, activation_1
+        out = layer(out, training=False)
+    np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind, layer_class", [("dropout", keras.layers.Dropout),
+                                               ("alpha", keras.layers.AlphaDropout)])
+def test_dropout_follows_every_hidden_block(kind, layer_class):
+    model = build_mlp(depth=2, width=4, dropout=0.3, dropout_kind=kind)
+    drops = [layer for layer in model.layers if layer.name.startswith("dropout_")]
+    assert [layer.name for layer in drops] == ["dropout_1", "dropout_2"]
+    assert all(type(layer) is layer_class and layer.rate == 0.3 for layer in drops)
+    assert not any(isinstance(layer, keras.layers.Dropout)
+                   for layer in build_mlp(depth=2, width=4).layers)
+
+
+def test_regularizer_and_constraint_are_fresh_per_layer():
+    model = build_mlp(depth=2, width=4, kernel_regularizer=keras.regularizers.L2(0.01),
+                      kernel_constraint="max_norm")
+    dense = [model.get_layer(n) for n in ("hidden_1", "hidden_2", "output")]
+    assert all(isinstance(d.kernel_regularizer, keras.regularizers.L2) for d in dense)
+    assert all(isinstance(d.kernel_constraint, keras.constraints.MaxNorm) for d in dense)
+    assert dense[0].kernel_regularizer is not dense[1].kernel_regularizer
+    # The L2 penalty Keras adds is 0.01 * sum(w^2) over the three kernels.
+    x = np.zeros((1, 28, 28), dtype="float32")
+    model(x)
+    expected = sum(0.01 * np.sum(d.kernel.numpy() ** 2) for d in dense)
+    np.testing.assert_allclose(float(sum(model.losses)), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_norm": "middle"}, "batch_norm 'middle'.*None, 'before', 'after'"),
+    ({"dropout": 1.0}, "dropout must be a rate in \\[0, 1\\), got 1.0"),
+    ({"dropout": -0.1}, "got -0.1"),
+    ({"dropout": True}, "got True"),
+    ({"dropout_kind": "gaussian"}, "dropout_kind 'gaussian'.*'dropout', 'alpha'"),
+    ({"kernel_regularizer": "l3"}, "kernel_regularizer 'l3'.*'l2'"),
+    ({"kernel_constraint": "maxx"}, "kernel_constraint 'maxx'.*'max_norm'"),
+])
+def test_new_options_reject_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_mlp(**kwargs)

@@ -7,6 +7,7 @@ import pytest
 
 import companion
 from companion import training
+from companion.training import StopAtTarget, TrainingResult
 
 
 def small_model():
@@ -176,3 +177,51 @@ def test_compare_non_callable_builder_raises(tiny_data):
 def test_compare_model_instead_of_builder_raises_value_error(tiny_data):
     with pytest.raises(ValueError, match="'x'"):
         companion.compare({"x": small_model()}, tiny_data, epochs=1)
+
+
+def _history_result(val_accuracy, seconds):
+    history = pd.DataFrame({"val_accuracy": val_accuracy, "seconds": seconds},
+                           index=pd.RangeIndex(1, len(seconds) + 1, name="epoch"))
+    return TrainingResult(model=None, history=history, test={})
+
+
+def test_time_to_target_sums_whole_epochs_up_to_the_first_hit():
+    result = _history_result([0.5, 0.84, 0.86, 0.83, 0.9], [3.0, 1.0, 1.5, 1.0, 1.0])
+    assert result.time_to_target(0.85) == {"epochs": 3, "seconds": 5.5}
+    assert result.time_to_target(0.5) == {"epochs": 1, "seconds": 3.0}
+    assert result.time_to_target(0.95) == {"epochs": None, "seconds": None}
+    assert result.time_to_target(0.6, monitor="val_accuracy", mode="min") == {
+        "epochs": 1, "seconds": 3.0}
+
+
+def test_time_to_target_rejects_unknown_monitor_and_mode():
+    result = _history_result([0.5], [1.0])
+    with pytest.raises(ValueError, match="val_loss.*valid choices.*val_accuracy"):
+        result.time_to_target(0.5, monitor="val_loss")
+    with pytest.raises(ValueError, match="'up'.*valid choices"):
+        result.time_to_target(0.5, mode="up")
+
+
+def test_stop_at_target_stops_after_the_epoch_that_reaches_it():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    stop = StopAtTarget(0.9, monitor="accuracy")
+    history = model.fit(x, y, epochs=50, batch_size=32, callbacks=[stop], verbose=0).history
+    accuracies = history["accuracy"]
+    assert stop.reached_epoch == len(accuracies) < 50
+    assert accuracies[-1] >= 0.9 and all(a < 0.9 for a in accuracies[:-1])
+
+
+def test_stop_at_target_names_a_metric_the_fit_does_not_log():
+    x = np.zeros((8, 2), dtype="float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="val_accuracy.*logged: \\['loss'\\]"):
+        model.fit(x, x[:, :1], epochs=1, callbacks=[StopAtTarget(0.5)], verbose=0)
+    with pytest.raises(ValueError, match="'sideways'"):
+        StopAtTarget(0.5, mode="sideways")
