@@ -29,6 +29,8 @@ from companion.schedules import (OneCycleSchedule, RangeTestResult, cycle_moment
                                  lr_range_test, schedule_values)
 from companion.training import StopAtTarget, TrainingResult, compare, train
 
+from companion.timing import Timing, inference_time, time_call
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -38,7 +40,7 @@ __all__ = [
     "kernel_snapshot", "layer_outputs", "layer_report", "layer_statistics", "load_fashion_mnist",
     "plot_activation_histograms", "plot_activations", "plot_histories",
     "plot_layer_profiles", "plot_relative_updates", "profile", "relative_updates",
-    "StopAtTarget", "setup", "strategy", "train",
+    "StopAtTarget", "Timing", "inference_time", "setup", "strategy", "time_call", "train",
     # chapter 2: weight initialisation
     "depth_sweep", "initializer_spec", "named_initializers", "plot_std_heatmap",
     "plot_std_ratios", "summarize_sweep", "unit_differences", "variance_check",

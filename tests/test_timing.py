@@ -1,0 +1,56 @@
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from companion.timing import Timing, inference_time, time_call
+
+
+def test_timing_statistics_are_the_median_and_range():
+    timing = Timing(runs=(0.3, 0.1, 0.2, 0.5))
+    assert timing.median == pytest.approx(0.25)
+    assert (timing.best, timing.worst) == (0.1, 0.5)
+
+
+def test_time_call_counts_calls_and_measures_sleeps():
+    calls = []
+
+    def sleepy():
+        calls.append(1)
+        time.sleep(0.01)
+
+    timing = time_call(sleepy, repeats=3, warmup=2, number=2)
+    assert len(calls) == 2 + 3 * 2
+    assert len(timing.runs) == 3
+    assert all(run >= 0.01 for run in timing.runs)
+
+
+def test_inference_time_runs_the_model_in_inference_mode():
+    seen = []
+
+    class Probe(keras.layers.Layer):
+        def call(self, x, training=None):
+            seen.append(training)
+            return x
+
+    model = keras.Sequential([keras.Input((3,)), Probe()])
+    seen.clear()  # building the model traced it once, symbolically
+    timing = inference_time(model, np.zeros((4, 3), dtype="float32"), repeats=2, warmup=1)
+    assert len(timing.runs) == 2
+    assert seen and all(flag is False for flag in seen)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"repeats": 0}, "repeats must be an integer >= 1, got 0"),
+    ({"warmup": -1}, "warmup must be an integer >= 0, got -1"),
+    ({"number": 1.5}, "number must be an integer >= 1, got 1.5"),
+])
+def test_time_call_rejects_bad_counts(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        time_call(lambda: None, **kwargs)
+
+
+def test_time_call_rejects_a_non_callable():
+    with pytest.raises(ValueError, match="fn must be callable, got int"):
+        time_call(3)
