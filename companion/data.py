@@ -238,3 +238,74 @@ def load_fashion_mnist(data_dir=None, *, scaling="unit", train_size=None, valid_
     x_train, x_valid, x_test = splits
     return FashionMNIST(x_train=x_train, y_train=y_train, x_valid=x_valid, y_valid=y_valid,
                         x_test=x_test, y_test=y_test, source=directory, scaling=scaling)
+
+
+# Transfer learning (chapter 5): task A is Fashion-MNIST without the two classes
+# that task B must tell apart with a handful of labels.
+TASK_B_CLASSES = (0, 2)  # T-shirt/top, Pullover
+TASK_A_CLASSES = tuple(c for c in range(10) if c not in TASK_B_CLASSES)
+
+
+def _relabelled(x, y, classes):
+    """The examples of ``classes``, relabelled 0, 1, ... in the order of ``classes``."""
+    lookup = np.full(10, -1, dtype=np.int16)
+    lookup[list(classes)] = np.arange(len(classes))
+    keep = np.isin(y, classes)
+    return x[keep], lookup[y[keep]].astype(np.uint8)
+
+
+def split_task_a_b(data, *, b_train_size=200, seed=42):
+    """Split Fashion-MNIST into transfer-learning tasks A and B.
+
+    Task A keeps the eight classes other than T-shirt/top (0) and Pullover
+    (2), relabelled 0..7 in their original order (Trouser -> 0, ..., Ankle
+    boot -> 7). Task B is the binary task T-shirt/top (0) versus Pullover
+    (1); its training split is a random sample of ``b_train_size`` of the
+    training images of those two classes, drawn without replacement and
+    determined by ``seed``. Validation and test splits keep every image of
+    their task's classes.
+
+    Args:
+        data: a :class:`FashionMNIST` (any scaling, flattened or not).
+        b_train_size: labelled training images of task B, an integer from 2
+            to the number of T-shirt and Pullover images in ``data.x_train``.
+        seed: seeds the draw of task B's training sample.
+
+    Returns:
+        ``(task_a, task_b)``, two :class:`FashionMNIST` with their own
+        ``class_names``.
+
+    Example:
+        >>> task_a, task_b = split_task_a_b(load_fashion_mnist(), seed=0)  # doctest: +SKIP
+        >>> task_a.class_names[0], task_b.class_names, len(task_b.x_train)  # doctest: +SKIP
+        ('Trouser', ('T-shirt/top', 'Pullover'), 200)
+    """
+    splits = ("train", "valid", "test")
+    missing = [f"{k}_{s}" for s in splits for k in "xy" if not hasattr(data, f"{k}_{s}")]
+    if missing:
+        raise ValueError(f"data lacks {missing}; pass what load_fashion_mnist returns")
+    available = int(np.isin(data.y_train, TASK_B_CLASSES).sum())
+    if isinstance(b_train_size, bool) or not isinstance(b_train_size, (int, np.integer)) \
+            or not 2 <= b_train_size <= available:
+        raise ValueError(f"b_train_size must be an integer in [2, {available}] (the T-shirt "
+                         f"and Pullover images of data.x_train), got {b_train_size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    tasks = {}
+    for task, classes in (("a", TASK_A_CLASSES), ("b", TASK_B_CLASSES)):
+        arrays = {}
+        for split in splits:
+            x, y = _relabelled(getattr(data, f"x_{split}"), getattr(data, f"y_{split}"),
+                               classes)
+            arrays[f"x_{split}"], arrays[f"y_{split}"] = x, y
+        tasks[task] = arrays
+    pick = np.random.default_rng(seed).choice(available, size=int(b_train_size), replace=False)
+    pick.sort()  # keep the data set's order; fit() shuffles anyway
+    tasks["b"]["x_train"] = tasks["b"]["x_train"][pick]
+    tasks["b"]["y_train"] = tasks["b"]["y_train"][pick]
+    names = getattr(data, "class_names", CLASS_NAMES)
+    return tuple(
+        FashionMNIST(**tasks[task], source=getattr(data, "source", None),
+                     scaling=getattr(data, "scaling", None),
+                     class_names=tuple(names[c] for c in classes))
+        for task, classes in (("a", TASK_A_CLASSES), ("b", TASK_B_CLASSES)))

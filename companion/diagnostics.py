@@ -194,3 +194,86 @@ def layer_report(model, x, y, *, saturation=None, tolerance=0.05):
     """
     stats = layer_statistics(model, x, saturation=saturation, tolerance=tolerance)
     return stats.join(gradient_norms(model, x, y)["gradient_norm"])
+
+
+def _hidden_outputs(model, x, batch_size):
+    """Outputs of every Dense layer but the last (the model's prediction)."""
+    outputs = layer_outputs(model, x, batch_size=batch_size)
+    names = list(outputs)[:-1]
+    if not names:
+        raise ValueError(f"model {model.name!r} has no hidden Dense layer to measure")
+    return {name: outputs[name] for name in names}
+
+
+def dead_units(model, x, *, batch_size=1024):
+    """Fraction of each hidden layer's units that are never positive over ``x``.
+
+    A unit is *dead* on ``x`` when its Dense output is ``<= 0`` for every
+    example. For a ReLU unit that means a zero output and a zero gradient on
+    all of ``x``; for a leaky ReLU unit the gradient is small but not zero.
+    When the activation is a separate layer after a linear Dense layer, the
+    Dense output is the pre-activation, whose sign is the same for every
+    activation of the ReLU family.
+
+    Returns:
+        A DataFrame indexed by hidden layer name with columns ``depth``,
+        ``units``, ``dead`` (their number) and ``dead_fraction``.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> dead_units(build_mlp(depth=2, width=8), np.zeros((4, 28, 28)))["dead_fraction"].tolist()
+        [1.0, 1.0]
+    """
+    rows = []
+    for depth, (name, a) in enumerate(_hidden_outputs(model, x, batch_size).items(), 1):
+        dead = int(np.sum(np.all(a.reshape(len(a), -1) <= 0, axis=0)))
+        units = int(a[0].size)
+        rows.append({"layer": name, "depth": depth, "units": units, "dead": dead,
+                     "dead_fraction": dead / units})
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def saturated_units(model, x, *, bounds, tolerance=0.05, share=0.95, batch_size=1024):
+    """Fraction of each hidden layer's units that sit near a bound of the activation.
+
+    A unit is *saturated* on ``x`` when its output lies within ``tolerance`` of
+    ``low`` or ``high`` (``bounds``) on at least ``share`` of the examples;
+    such a unit passes on almost no gradient. The Dense outputs are measured, so
+    use it with activations applied inside the Dense layers (as
+    :func:`companion.build_mlp` does).
+
+    Args:
+        bounds: ``(low, high)``, e.g. ``(0, 1)`` for the sigmoid or
+            ``(-1, 1)`` for tanh.
+        tolerance: distance from a bound that counts as saturated, >= 0.
+        share: fraction of the examples, in (0, 1].
+
+    Returns:
+        A DataFrame indexed by hidden layer name with columns ``depth``,
+        ``units``, ``saturated`` and ``saturated_fraction``.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> table = saturated_units(build_mlp(depth=1, width=4, activation="sigmoid"),
+        ...                         np.zeros((2, 28, 28)), bounds=(0, 1))
+        >>> table["saturated_fraction"].tolist()  # sigmoid(0) = 0.5: not saturated
+        [0.0]
+    """
+    try:
+        low, high = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds must be (low, high), got {bounds!r}") from None
+    if not low < high:
+        raise ValueError(f"bounds must be (low, high) with low < high, got {bounds!r}")
+    if not tolerance >= 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1], got {share!r}")
+    rows = []
+    for depth, (name, a) in enumerate(_hidden_outputs(model, x, batch_size).items(), 1):
+        a = a.reshape(len(a), -1)
+        near = (np.abs(a - low) <= tolerance) | (np.abs(a - high) <= tolerance)
+        saturated = int(np.sum(near.mean(axis=0) >= share))
+        rows.append({"layer": name, "depth": depth, "units": a.shape[1],
+                     "saturated": saturated, "saturated_fraction": saturated / a.shape[1]})
+    return pd.DataFrame(rows).set_index("layer")

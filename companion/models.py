@@ -166,3 +166,66 @@ def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_unif
             layers.append(dropout_layer(dropout, name=f"dropout_{index}"))
     layers.append(dense(n_classes, output, "output", depth + 1))
     return keras.Sequential(layers, name=name or f"mlp_{depth}x{width}")
+
+
+def build_autoencoder(*, depth=2, width=100, coding_size=30, activation="relu",
+                      initializer="he_normal", example_shape=(28, 28), name=None):
+    """Build an uncompiled stacked autoencoder whose encoder is a model of its own.
+
+    The encoder (a ``Sequential`` named ``"encoder"``) flattens the input and
+    passes it through ``depth`` Dense layers of ``width`` units named
+    ``hidden_1`` ... ``hidden_<depth>``, as in :func:`build_mlp`, then a Dense
+    layer ``coding`` of ``coding_size`` units. The decoder (``"decoder"``)
+    mirrors it and ends in ``784`` sigmoid units reshaped to
+    ``example_shape``, so the images must lie in [0, 1] (``scaling="unit"``).
+    Because the encoder's hidden layers have the names and shapes of a
+    :func:`build_mlp` of the same depth and width, the pretrained encoder can
+    go under a classifier head (:func:`companion.replace_head`) and be
+    compared with that MLP trained from scratch.
+
+    Args:
+        depth: hidden layers of the encoder (and of the decoder), >= 0.
+        width: units per hidden layer, >= 1.
+        coding_size: units of the coding layer, >= 1.
+        activation, initializer: as for :func:`build_mlp`.
+        example_shape: shape of one example.
+        name: the model's name.
+
+    Returns:
+        The autoencoder, a ``Sequential`` of two models; get the encoder with
+        ``autoencoder.get_layer("encoder")``.
+
+    Example:
+        >>> autoencoder = build_autoencoder(depth=1, width=16, coding_size=4)
+        >>> [layer.name for layer in autoencoder.get_layer("encoder").layers]
+        ['flatten', 'hidden_1', 'coding']
+        >>> autoencoder.output_shape
+        (None, 28, 28)
+    """
+    _positive_int("depth", depth, minimum=0)
+    _positive_int("width", width)
+    _positive_int("coding_size", coding_size)
+    hidden = resolve_activation(activation)
+    resolve_initializer(initializer)
+    example_shape = tuple(example_shape)
+    n_pixels = 1
+    for size in example_shape:
+        _positive_int("example_shape entries", size)
+        n_pixels *= size
+
+    def dense(units, layer_activation, layer_name, offset):
+        return keras.layers.Dense(
+            units, activation=layer_activation, name=layer_name,
+            kernel_initializer=resolve_initializer(initializer, seed_offset=offset))
+
+    encoder = keras.Sequential(
+        [keras.Input(shape=example_shape), keras.layers.Flatten(name="flatten"),
+         *[dense(width, hidden, f"hidden_{i}", i) for i in range(1, depth + 1)],
+         dense(coding_size, hidden, "coding", depth + 1)], name="encoder")
+    decoder = keras.Sequential(
+        [keras.Input(shape=(coding_size,)),
+         *[dense(width, hidden, f"decoder_{i}", depth + 1 + i) for i in range(1, depth + 1)],
+         dense(n_pixels, "sigmoid", "pixels", 2 * depth + 2),
+         keras.layers.Reshape(example_shape, name="image")], name="decoder")
+    return keras.Sequential([keras.Input(shape=example_shape), encoder, decoder],
+                            name=name or f"autoencoder_{depth}x{width}_{coding_size}")

@@ -345,3 +345,384 @@ def plot_lr_range_test(result, *, title=None):
            ylim=(0.9 * np.nanmin(history["loss"]), top))
     ax.legend()
     return fig
+
+
+def plot_seed_points(per_seed, metric, *, by="configuration", confidence=0.95,
+                     reference=None, ylabel=None, title=None):
+    """Per-seed values as points, with each group's mean and t confidence interval.
+
+    Each group of ``per_seed`` (a table such as :func:`companion.run_seeds` or
+    :func:`companion.paired_differences` returns) gets a column of points, one
+    per seed, spread sideways so that equal values stay visible, and beside
+    them its mean (a bar) and confidence interval (a vertical line), computed
+    by :func:`companion.seed_summary`.
+
+    Args:
+        metric: the column to plot, e.g. ``"test_accuracy"`` or ``"difference"``.
+        by: the column naming the groups.
+        reference: a value to draw a horizontal dashed line at (``0`` for
+            differences); ``None`` for none.
+
+    Example:
+        >>> import pandas as pd
+        >>> fig = plot_seed_points(pd.DataFrame({"configuration": ["a", "a", "b", "b"],
+        ...                                      "acc": [0.9, 0.92, 0.91, 0.95]}), "acc")
+    """
+    from companion.seeds import seed_summary
+
+    summary = seed_summary(per_seed, metric, by=by, confidence=confidence)
+    fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    offsets = np.random.default_rng(0)
+    for i, (name, row) in enumerate(summary.iterrows()):
+        values = per_seed.loc[per_seed[by] == name, metric].to_numpy(dtype=float)
+        jitter = offsets.uniform(-0.12, 0.12, size=values.size)
+        ax.scatter(i - 0.15 + jitter, values, s=18, alpha=0.7, color=f"C{i}",
+                   label="one seed" if i == 0 else None)
+        ax.errorbar(i + 0.2, row["mean"], yerr=[[row["mean"] - row["ci_low"]],
+                                                [row["ci_high"] - row["mean"]]],
+                    fmt="D", color="black", capsize=4, markersize=5,
+                    label=f"mean, {confidence:.0%} interval" if i == 0 else None)
+    if reference is not None:
+        ax.axhline(reference, color="#7f7f7f", linestyle="--", linewidth=1)
+    ax.set_xticks(range(len(summary)), [str(n) for n in summary.index])
+    ax.set_xlim(-0.6, len(summary) - 0.4)
+    ax.set(ylabel=ylabel or metric, title=title)
+    ax.legend()
+    return fig
+
+
+def plot_trajectories(landscapes, paths, *, levels=20, title=None):
+    """Optimizer paths drawn over the contours of 2-D landscapes, one panel each.
+
+    Args:
+        landscapes: a list of :class:`companion.optim.Landscape`.
+        paths: a mapping from a landscape's name to a mapping from optimizer
+            name to its path, an array ``(steps + 1, 2)`` such as
+            :func:`companion.optim.trajectory` returns.
+        levels: number of contour levels (spaced logarithmically).
+
+    Example:
+        >>> import keras
+        >>> from companion import optim
+        >>> bowl = optim.ill_conditioned_quadratic()
+        >>> path = optim.trajectory(keras.optimizers.SGD(0.03), bowl, steps=20)
+        >>> fig = plot_trajectories([bowl], {bowl.name: {"SGD": path}})
+    """
+    if not landscapes:
+        raise ValueError("landscapes is empty: give at least one Landscape")
+    missing = [land.name for land in landscapes if land.name not in paths]
+    if missing:
+        raise ValueError(f"no paths for {missing}; paths has {sorted(paths)}")
+    fig, axes = plt.subplots(1, len(landscapes), squeeze=False,
+                             figsize=(STYLE["figure.figsize"][0], 3.8))
+    for ax, land in zip(axes[0], landscapes):
+        x = np.linspace(*land.xlim, 300)
+        y = np.linspace(*land.ylim, 300)
+        grid = np.stack(np.meshgrid(x, y))
+        z = land(grid) - land(np.array(land.minimum, dtype=np.float64))
+        ax.contour(x, y, z, levels=np.geomspace(max(z.max() * 1e-5, 1e-9), z.max(), levels),
+                   colors="#b0b0b0", linewidths=0.6)
+        for name, path in paths[land.name].items():
+            path = np.asarray(path)
+            ax.plot(path[:, 0], path[:, 1], linewidth=1.2, label=name)
+        ax.plot(*land.start, "o", color="black", markersize=4)
+        ax.plot(*land.minimum, "*", color="black", markersize=10)
+        ax.set(xlim=land.xlim, ylim=land.ylim, xlabel="$x$", ylabel="$y$", title=land.name)
+        ax.grid(False)
+    axes[0, -1].legend(loc="best", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_learning_curves(results, metric="loss", *, marks=None, title=None):
+    """Training (dashed) and validation (solid) ``metric`` per epoch, one colour per run.
+
+    Args:
+        results: a mapping from name to :class:`companion.training.TrainingResult`.
+        metric: a metric logged for both splits, e.g. ``"loss"`` (plots ``loss``
+            and ``val_loss``).
+        marks: optional mapping from a run's name to an epoch to mark with a
+            dotted vertical line (e.g. the epoch early stopping restored).
+    """
+    fig, ax = plt.subplots()
+    colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (name, result) in enumerate(results.items()):
+        history = result.history
+        for column in (metric, f"val_{metric}"):
+            if column not in history:
+                raise ValueError(f"{name!r} has no metric {column!r}; "
+                                 f"valid choices: {list(history.columns)}")
+        color = colors[index % len(colors)]
+        ax.plot(history.index, history[metric], linestyle="--", color=color,
+                label=f"{name} (training)")
+        ax.plot(history.index, history[f"val_{metric}"], color=color,
+                label=f"{name} (validation)")
+        if marks and name in marks and marks[name] is not None:
+            ax.axvline(marks[name], color=color, linestyle=":", linewidth=1.2)
+    ax.set(xlabel="epoch", ylabel=metric, title=title)
+    ax.legend(ncol=1 if len(results) < 3 else 2)
+    return fig
+
+
+def plot_reliability(tables, *, title=None):
+    """Reliability diagram: accuracy against confidence per bin, one line per model.
+
+    Args:
+        tables: a mapping from a model's name to the DataFrame that
+            :func:`companion.calibration.reliability_data` returns.
+
+    The top panel plots each non-empty bin's accuracy against its mean
+    confidence, with the diagonal of perfect calibration; the bottom panel the
+    fraction of examples in each bin (log scale).
+    """
+    fig, (top, bottom) = plt.subplots(
+        2, 1, sharex=True, figsize=(5.5, 5.2), gridspec_kw={"height_ratios": [3, 1]})
+    top.plot([0, 1], [0, 1], color="#7f7f7f", linestyle="--", linewidth=1,
+             label="perfect calibration")
+    for name, table in tables.items():
+        missing = {"lower", "upper", "count", "confidence", "accuracy"} - set(table)
+        if missing:
+            raise ValueError(f"{name!r} lacks columns {sorted(missing)}; pass what "
+                             "companion.calibration.reliability_data returns")
+        full = table[table["count"] > 0]
+        top.plot(full["confidence"], full["accuracy"], marker="o", label=name)
+        centres = (table["lower"] + table["upper"]) / 2
+        bottom.plot(centres, table["count"] / table["count"].sum(), marker=".", label=name)
+    top.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02), title=title)
+    top.legend()
+    bottom.set(xlabel="confidence (largest predicted probability)",
+               ylabel="fraction", yscale="log")
+    return fig
+
+
+def plot_uncertain_examples(images, mean, std, labels, indices, *, class_names=None):
+    """Images (top row) and their MC mean probabilities with +-1 std bars (bottom row).
+
+    Args:
+        images: the inputs, e.g. 28x28 grey-scale images.
+        mean, std: per-example arrays ``(n, n_classes)`` from
+            :func:`companion.uncertainty.mc_predict`.
+        labels: true labels, to colour the true class's bar green.
+        indices: which examples to show, one column each.
+        class_names: optional names for the titles.
+    """
+    indices = list(indices)
+    if not indices:
+        raise ValueError("indices is empty: give at least one example to show")
+    n_classes = mean.shape[1]
+    fig, axes = plt.subplots(2, len(indices), figsize=(1.5 * len(indices) + 1, 3.6),
+                             squeeze=False, gridspec_kw={"height_ratios": [1.1, 1]})
+    for column, i in enumerate(indices):
+        image_ax, bar_ax = axes[0, column], axes[1, column]
+        image_ax.imshow(np.asarray(images[i]).reshape(28, 28), cmap="gray_r")
+        image_ax.set_axis_off()
+        guess = int(np.argmax(mean[i]))
+        name = class_names[labels[i]] if class_names is not None else str(labels[i])
+        image_ax.set_title(f"{name}\np={mean[i, guess]:.2f}, sd={std[i, guess]:.2f}",
+                           fontsize=8)
+        colors = ["#2ca02c" if c == labels[i] else "#1f77b4" for c in range(n_classes)]
+        bar_ax.bar(range(n_classes), mean[i], yerr=std[i], color=colors,
+                   error_kw={"elinewidth": 0.8})
+        bar_ax.set(ylim=(0, 1.05), xticks=range(n_classes))
+        bar_ax.tick_params(labelsize=6)
+        if column:
+            bar_ax.set_yticklabels([])
+    axes[1, 0].set_ylabel("MC mean prob.", fontsize=8)
+    return fig
+
+
+def plot_image_grid(images, *, row_labels=None, cmap="gray_r"):
+    """A grid of grey-scale images, ``images[row][column]``.
+
+    Args:
+        images: an array ``(rows, columns, height, width[, 1])``.
+        row_labels: optional text for the first image of each row.
+    """
+    images = np.asarray(images)
+    if images.ndim not in (4, 5):
+        raise ValueError(f"images must have shape (rows, columns, height, width[, 1]), "
+                         f"got {images.shape}")
+    rows, columns = images.shape[:2]
+    fig, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.15 * rows),
+                             squeeze=False)
+    for r in range(rows):
+        for c in range(columns):
+            axes[r, c].imshow(images[r, c].squeeze(), cmap=cmap, vmin=0, vmax=1)
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+            for spine in axes[r, c].spines.values():
+                spine.set_visible(False)
+        if row_labels is not None:
+            axes[r, 0].set_ylabel(row_labels[r], fontsize=8)
+    return fig
+
+
+def plot_clipped_gradients(gradient, clipped, *, threshold=None, title=None):
+    """2-D gradient vectors before and after clipping, drawn as arrows from the origin.
+
+    Args:
+        gradient: the original gradient, an array of 2 components.
+        clipped: a mapping from a label (e.g. ``"clipvalue=0.5"``) to the
+            clipped gradient, also of 2 components.
+        threshold: when given, the square ``|g_i| <= threshold`` (clipvalue's
+            box) and the circle of radius ``threshold`` (clipnorm's ball) are drawn.
+
+    Example:
+        >>> fig = plot_clipped_gradients(np.array([0.9, 0.1]),  # doctest: +SKIP
+        ...                              {"clipnorm=0.5": np.array([0.5, 0.06])})
+    """
+    vectors = {"original": np.asarray(gradient, dtype=float)}
+    vectors.update({name: np.asarray(v, dtype=float) for name, v in clipped.items()})
+    for name, v in vectors.items():
+        if v.shape != (2,):
+            raise ValueError(f"{name!r} must have 2 components to be drawn, got shape {v.shape}")
+    fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    if threshold is not None:
+        ax.add_patch(mpl.patches.Rectangle((-threshold, -threshold), 2 * threshold,
+                                           2 * threshold, fill=False, ls="--", color="0.5",
+                                           label="|component| <= threshold"))
+        ax.add_patch(mpl.patches.Circle((0, 0), threshold, fill=False, ls=":",
+                                        color="0.3", label="norm <= threshold"))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for (name, v), color in zip(vectors.items(), colors):
+        ax.annotate("", xy=v, xytext=(0, 0),
+                    arrowprops={"arrowstyle": "-|>", "color": color, "lw": 2})
+        ax.plot([], [], color=color, label=f"{name} ({v[0]:.2f}, {v[1]:.2f})")
+    extent = 1.15 * max(float(np.abs(v).max()) for v in vectors.values())
+    ax.set(xlim=(-0.1 * extent, extent), ylim=(-0.1 * extent, extent), aspect="equal",
+           xlabel="component 1", ylabel="component 2", title=title)
+    ax.legend(loc="upper left")
+    return fig
+
+
+def plot_activation_grid(activations, *, x_range=(-4.0, 4.0), points=401, ncols=4):
+    """Small multiples: each activation (solid) and its derivative (dashed) in its own panel.
+
+    The derivative is computed with ``tf.GradientTape`` by
+    :func:`activation_and_derivative`, as in :func:`plot_activations`, which
+    overlays a few functions in two panels; this grid suits a whole catalogue.
+
+    Args:
+        activations: a mapping from label to activation (name or callable), or a
+            list of Keras activation names.
+        ncols: panels per row.
+
+    Example:
+        >>> fig = plot_activation_grid(["relu", "tanh"])
+    """
+    if not isinstance(activations, dict):
+        activations = {(a if isinstance(a, str) else a.__name__): a for a in activations}
+    if not activations:
+        raise ValueError("activations is empty: give at least one")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be an integer >= 1, got {ncols!r}")
+    x = np.linspace(*x_range, points)
+    ncols = min(ncols, len(activations))
+    nrows = -(-len(activations) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False,
+                             figsize=(7.0, 0.4 + 1.75 * nrows))
+    for ax, (label, activation) in zip(axes.flat, activations.items()):
+        y, dy = activation_and_derivative(activation, x)
+        ax.plot(x, y, label="$f(z)$")
+        ax.plot(x, dy, linestyle="--", label="$f'(z)$")
+        ax.axhline(0, color="0.5", linewidth=0.6)
+        ax.set_title(label)
+    for ax in axes.flat[len(activations):]:
+        ax.set_visible(False)
+    for column in range(ncols):  # label the lowest panel of every column
+        lowest = axes[(len(activations) - 1 - column) // ncols, column]
+        lowest.tick_params(labelbottom=True)
+        lowest.set_xlabel("$z$")
+    axes.flat[0].set_ylim(-2.0, 4.0)
+    axes.flat[0].legend(loc="upper left")
+    return fig
+
+
+def plot_self_normalization(tables, *, mean_tolerance=None, std_tolerance=None,
+                            std_range=(0.2, 20.0), title=None):
+    """Mean (left) and standard deviation (right, log scale) of the signal at every layer.
+
+    Args:
+        tables: a mapping from condition to a DataFrame with ``depth``, ``mean``
+            and ``std`` columns, such as :func:`companion.activations.signal_moments`
+            returns.
+        mean_tolerance: shade ``|mean| <= mean_tolerance``.
+        std_tolerance: shade ``|std - 1| <= std_tolerance``.
+        std_range: the std axis's limits; values beyond are clipped to its edges
+            (drawn at the edge, not left out), so an exploding stack stays visible.
+
+    Example:
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"depth": [1, 2], "mean": [0.0, 0.1], "std": [1.0, 1.1]})
+        >>> fig = plot_self_normalization({"a": table}, mean_tolerance=0.1)
+    """
+    if not tables:
+        raise ValueError("tables is empty: give at least one condition")
+    low, high = std_range
+    if not 0 < low < 1 < high:
+        raise ValueError(f"std_range must be (low, high) with 0 < low < 1 < high, "
+                         f"got {std_range!r}")
+    fig, (left, right) = plt.subplots(1, 2, sharex=True)
+    for i, (name, table) in enumerate(tables.items()):
+        missing = [c for c in ("depth", "mean", "std") if c not in table]
+        if missing:
+            raise ValueError(f"table {name!r} lacks columns {missing}")
+        style = LINESTYLES[i % len(LINESTYLES)]
+        left.plot(table["depth"], np.clip(table["mean"], -1.0, 1.0), linestyle=style,
+                  label=name)
+        right.plot(table["depth"], np.clip(table["std"], low, high), linestyle=style,
+                   label=name)
+    if mean_tolerance is not None:
+        left.axhspan(-mean_tolerance, mean_tolerance, color="0.85", zorder=0)
+    if std_tolerance is not None:
+        right.axhspan(1 - std_tolerance, 1 + std_tolerance, color="0.85", zorder=0)
+    left.set(ylim=(-1.05, 1.05), xlabel="layer", ylabel="mean of the outputs",
+             title="mean (clipped to [-1, 1])")
+    right.set(yscale="log", ylim=(0.9 * low, 1.1 * high), xlabel="layer",
+              ylabel="std of the outputs", title="standard deviation")
+    right.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_bake_off(results, *, metrics=("loss", "val_accuracy"), target=None, title=None):
+    """Learning curves of many optimizers side by side, one panel per metric.
+
+    Ten or more curves outrun the colour cycle, so the line style changes with
+    every pass through it (solid, then dashed, then dotted).
+
+    Args:
+        results: a mapping from an optimizer's name to its
+            :class:`companion.training.TrainingResult` (as
+            :func:`companion.optim.bake_off` returns).
+        metrics: history columns, one panel each.
+        target: draw a horizontal line at this value in the ``val_accuracy`` panel.
+
+    Example:
+        >>> import pandas as pd, types
+        >>> h = pd.DataFrame({"loss": [1.0, 0.5], "val_accuracy": [0.7, 0.8]}, index=[1, 2])
+        >>> fig = plot_bake_off({"sgd": types.SimpleNamespace(history=h)})
+    """
+    if not results:
+        raise ValueError("results is empty: give at least one name -> TrainingResult")
+    fig, axes = plt.subplots(1, len(metrics), squeeze=False)
+    colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ["-", "--", ":"]
+    for index, (name, result) in enumerate(results.items()):
+        for ax, metric in zip(axes[0], metrics):
+            if metric not in result.history:
+                raise ValueError(f"{name!r} has no metric {metric!r}; "
+                                 f"valid choices: {list(result.history.columns)}")
+            ax.plot(result.history.index, result.history[metric], label=name,
+                    color=colors[index % len(colors)],
+                    linestyle=styles[(index // len(colors)) % len(styles)], marker=".")
+    for ax, metric in zip(axes[0], metrics):
+        ax.set(xlabel="epoch", ylabel=metric.replace("_", " "))
+        if target is not None and metric == "val_accuracy":
+            ax.axhline(target, color="black", linewidth=0.8, linestyle="--")
+    axes[0, -1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if title:
+        fig.suptitle(title)
+    return fig

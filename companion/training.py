@@ -230,3 +230,96 @@ def compare(builders, data, *, seed=42, **train_kwargs):
     table.index.name = "configuration"
     return table, results
 
+
+
+def target_table(results, target, *, monitor="val_accuracy", mode="max", skip_first=True):
+    """Epochs to a target and seconds per epoch, one row per configuration.
+
+    Args:
+        results: a mapping from a configuration's name to a
+            :class:`TrainingResult` or a list of them (one per seed).
+        target: the value of ``monitor`` to reach.
+        skip_first: leave each run's first epoch, which includes tracing and
+            compiling the graph, out of the seconds per epoch.
+
+    Returns:
+        A DataFrame indexed by configuration with columns ``runs``, ``reached``
+        (runs that reached the target), ``epochs_to_target`` (median over runs,
+        a run that never reached it counting as infinitely many epochs, so the
+        value is ``inf`` unless most runs reached it), ``max_epochs`` (longest
+        run) and ``seconds_per_epoch`` (median over the epochs of all runs).
+
+    Example:
+        >>> target_table({"bn": [r1, r2], "plain": [r3, r4]}, 0.8)  # doctest: +SKIP
+               runs  reached  epochs_to_target  max_epochs  seconds_per_epoch
+        bn        2        2               2.0           5               1.21
+        plain     2        0               inf           5               0.47
+    """
+    if not results:
+        raise ValueError("results is empty: give at least one configuration")
+    rows = {}
+    for name, runs in results.items():
+        runs = [runs] if isinstance(runs, TrainingResult) else list(runs)
+        if not runs or not all(isinstance(r, TrainingResult) for r in runs):
+            raise ValueError(f"results[{name!r}] must be a TrainingResult or a non-empty "
+                             "list of them")
+        epochs = [r.time_to_target(target, monitor=monitor, mode=mode)["epochs"]
+                  for r in runs]
+        seconds = pd.concat([r.history["seconds"].iloc[1 if skip_first else 0:]
+                             for r in runs])
+        if seconds.empty:
+            raise ValueError(f"results[{name!r}]: no epoch left to time; train for at "
+                             "least 2 epochs or pass skip_first=False")
+        rows[name] = {"runs": len(runs), "reached": sum(e is not None for e in epochs),
+                      "epochs_to_target": float(pd.Series(
+                          [float("inf") if e is None else e for e in epochs]).median()),
+                      "max_epochs": max(len(r.history) for r in runs),
+                      "seconds_per_epoch": float(seconds.median())}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "configuration"
+    return table
+
+
+def epoch_seconds(models, data, *, rounds=3, batch_size=32):
+    """Seconds of one training epoch per model, measured in interleaved rounds.
+
+    On a shared machine the load drifts, and a model timed later can look
+    slower or faster for reasons of its own. Here every round trains each
+    model for one epoch on ``data.x_train`` in turn (no validation), so drifts
+    hit all models alike; quote the :class:`~companion.timing.Timing` medians.
+    The models must be compiled (e.g. by :func:`train`); they go on training
+    (``rounds`` more epochs each), so measure after the results you keep.
+
+    Args:
+        models: a mapping from a name to a compiled Keras model.
+        data: as for :func:`train`.
+        rounds: epochs timed per model, >= 1.
+        batch_size: examples per step.
+
+    Returns:
+        A dict from name to :class:`~companion.timing.Timing`.
+
+    Example:
+        >>> timings = epoch_seconds({"bn": bn_model, "plain": plain_model},  # doctest: +SKIP
+        ...                         data, rounds=3)
+        >>> timings["bn"].median / timings["plain"].median  # doctest: +SKIP
+        1.6
+    """
+    from companion.timing import Timing
+
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
+    if not models:
+        raise ValueError("models is empty: give at least one model")
+    for name, model in models.items():
+        if not isinstance(model, keras.Model) or not model.compiled:
+            raise ValueError(f"models[{name!r}] must be a compiled Keras model; "
+                             "train it with companion.train first")
+    runs = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.fit(data.x_train, data.y_train, epochs=1, batch_size=batch_size,
+                      verbose=0)
+            runs[name].append(time.perf_counter() - start)
+    return {name: Timing(runs=tuple(values)) for name, values in runs.items()}

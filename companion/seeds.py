@@ -1,0 +1,207 @@
+"""Comparisons repeated over seeds, summarised by mean, spread and a t confidence interval.
+
+One training run is one draw from a distribution: of initial weights, of
+batch orders, of training samples. A comparison is only as good as the number
+of draws behind it, so :func:`run_seeds` runs every configuration with every
+seed, and :func:`seed_summary` and :func:`paired_differences` say how large a
+difference is *and* how sure we can be of its sign.
+"""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from companion._quiet import keras
+
+
+def _check_confidence(confidence):
+    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) \
+            or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
+
+
+def run_seeds(configurations, *, seeds):
+    """Run every configuration once per seed and collect the metrics in a tidy table.
+
+    Before each run, :func:`keras.utils.set_random_seed` is called with the
+    seed, so a configuration's run is reproducible and all configurations of
+    one seed start from the same random state.
+
+    Args:
+        configurations: a mapping from a configuration's name to a function
+            ``run(seed)`` that returns a dict of metrics (or a single number,
+            stored as ``"value"``).
+        seeds: the seeds, an iterable of distinct non-negative integers (an
+            integer ``n`` means ``range(n)``).
+
+    Returns:
+        A DataFrame with one row per (seed, configuration) and one column per
+        metric.
+
+    Example:
+        >>> run_seeds({"a": lambda seed: {"score": seed * 1.0}}, seeds=2)
+           seed configuration  score
+        0     0             a    0.0
+        1     1             a    1.0
+    """
+    if not configurations:
+        raise ValueError("configurations is empty: give at least one name -> run(seed)")
+    for name, run in configurations.items():
+        if not callable(run):
+            raise ValueError(f"configurations[{name!r}] must be a function of the seed, "
+                             f"got {type(run).__name__}")
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        seeds = range(int(seeds))
+    seeds = list(seeds)
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0]
+    if not seeds or bad or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct non-negative integers (or a count), "
+                         f"got {seeds!r}")
+    rows = []
+    for seed in seeds:
+        for name, run in configurations.items():
+            keras.utils.set_random_seed(int(seed))
+            metrics = run(int(seed))
+            if isinstance(metrics, numbers.Real):
+                metrics = {"value": metrics}
+            if not isinstance(metrics, dict):
+                raise ValueError(f"configuration {name!r} returned {type(metrics).__name__}; "
+                                 "it must return a dict of metrics or a number")
+            rows.append({"seed": int(seed), "configuration": name,
+                         **{k: float(v) for k, v in metrics.items()}})
+    return pd.DataFrame(rows)
+
+
+def summarize(values, *, confidence=0.95):
+    """Mean, sample standard deviation, standard error and a t confidence interval.
+
+    The interval is ``mean ± t * std / sqrt(n)`` with ``t`` the
+    ``(1 + confidence) / 2`` quantile of Student's t distribution with ``n - 1``
+    degrees of freedom: the interval that would contain the true mean in that
+    fraction of repeated experiments, if the values were independent draws
+    from a normal distribution.
+
+    Args:
+        values: at least two finite numbers.
+        confidence: the interval's confidence level, in (0, 1).
+
+    Returns:
+        A dict with ``n``, ``mean``, ``std`` (``ddof=1``), ``sem``,
+        ``ci_low`` and ``ci_high``.
+
+    Example:
+        >>> s = summarize([1.0, 2.0, 3.0])
+        >>> s["mean"], s["std"], round(s["ci_high"], 3)
+        (2.0, 1.0, 4.484)
+    """
+    _check_confidence(confidence)
+    values = np.asarray(values, dtype=float).ravel()
+    if values.size < 2 or not np.all(np.isfinite(values)):
+        raise ValueError(f"need at least two finite values, got {values.tolist()}")
+    n = values.size
+    mean = float(values.mean())
+    std = float(values.std(ddof=1))
+    sem = float(std / np.sqrt(n))
+    half = float(stats.t.ppf((1 + confidence) / 2, df=n - 1)) * sem
+    return {"n": n, "mean": mean, "std": std, "sem": sem,
+            "ci_low": mean - half, "ci_high": mean + half}
+
+
+def seed_summary(per_seed, metric, *, by="configuration", confidence=0.95):
+    """:func:`summarize` ``metric`` for each group of a per-seed table.
+
+    Args:
+        per_seed: a tidy table such as :func:`run_seeds` or
+            :func:`paired_differences` returns.
+        metric: the column to summarise.
+        by: the column that names the groups.
+
+    Returns:
+        A DataFrame indexed by group, with the columns of :func:`summarize`.
+
+    Example:
+        >>> table = pd.DataFrame({"configuration": ["a"] * 3, "score": [1.0, 2.0, 3.0]})
+        >>> seed_summary(table, "score").loc["a", ["n", "mean", "std"]].tolist()
+        [3.0, 2.0, 1.0]
+    """
+    for column in (metric, by):
+        if column not in per_seed:
+            raise ValueError(f"unknown column {column!r}; valid choices: "
+                             f"{list(per_seed.columns)}")
+    rows = {name: summarize(group[metric], confidence=confidence)
+            for name, group in per_seed.groupby(by, sort=False)}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = by
+    return table
+
+
+def paired_differences(per_seed, metric, *, baseline, by="configuration"):
+    """Per seed, each configuration's ``metric`` minus the baseline's.
+
+    Pairing by seed removes what a seed does to both configurations alike
+    (here: which training images were drawn), so the differences vary less
+    than the metrics themselves and their interval is tighter.
+
+    Returns:
+        A tidy DataFrame with columns ``seed``, ``by`` (the configurations
+        other than the baseline) and ``difference``.
+
+    Example:
+        >>> table = pd.DataFrame({"seed": [0, 0, 1, 1], "configuration": ["a", "b"] * 2,
+        ...                       "score": [1.0, 1.5, 2.0, 2.25]})
+        >>> paired_differences(table, "score", baseline="a")
+           seed configuration  difference
+        0     0             b        0.50
+        1     1             b        0.25
+    """
+    for column in ("seed", metric, by):
+        if column not in per_seed:
+            raise ValueError(f"unknown column {column!r}; valid choices: "
+                             f"{list(per_seed.columns)}")
+    names = list(dict.fromkeys(per_seed[by]))
+    if baseline not in names:
+        raise ValueError(f"unknown baseline {baseline!r}; valid choices: {names}")
+    wide = per_seed.pivot(index="seed", columns=by, values=metric)
+    others = [n for n in names if n != baseline]
+    if not others:
+        raise ValueError(f"nothing to compare with the baseline {baseline!r}")
+    if wide[[baseline, *others]].isna().any().any():
+        raise ValueError("every configuration needs a value for every seed to be paired")
+    rows = [{"seed": int(seed), by: name,
+             "difference": float(wide.loc[seed, name] - wide.loc[seed, baseline])}
+            for name in others for seed in wide.index]
+    return pd.DataFrame(rows)
+
+
+def verdict(summary, *, name, baseline, what="accuracy", higher_is_better=True):
+    """A sentence for the page, decided by where the interval of a difference lies.
+
+    Args:
+        summary: a row (or dict) of :func:`seed_summary` over
+            :func:`paired_differences` (``name`` minus ``baseline``).
+        name, baseline: the two configurations, as the sentence names them.
+        what: the metric, as the sentence names it.
+        higher_is_better: the metric's direction.
+
+    Returns:
+        The sentence: one configuration is better when the whole confidence
+        interval of the difference lies on one side of zero; otherwise the
+        data do not tell them apart.
+
+    Example:
+        >>> verdict({"ci_low": -0.01, "ci_high": 0.02}, name="transfer", baseline="scratch")
+        'these seeds show no reliable accuracy difference between transfer and scratch (the interval contains zero)'
+    """
+    low, high = float(summary["ci_low"]), float(summary["ci_high"])
+    if not low <= high:
+        raise ValueError(f"need ci_low <= ci_high, got {low!r} and {high!r}")
+    if low > 0 or high < 0:
+        better = name if (low > 0) == bool(higher_is_better) else baseline
+        worse = baseline if better == name else name
+        side = "above" if low > 0 else "below"
+        return (f"{better} gives a better {what} than {worse} on these seeds "
+                f"(the whole interval lies {side} zero)")
+    return (f"these seeds show no reliable {what} difference between {name} and "
+            f"{baseline} (the interval contains zero)")

@@ -1,0 +1,342 @@
+"""Reusing pretrained layers: clone a model, swap its head, freeze and unfreeze layers.
+
+The pitfall this module exists for: ``keras.Sequential(model_a.layers[:-1] + [head])``
+builds a new model around the *same* layer objects, so training it changes
+``model_a`` too. :func:`clone_with_weights` copies the architecture and the
+weights into new layers, and :func:`replace_head` works on such a copy unless told
+otherwise.
+"""
+
+import numpy as np
+import pandas as pd
+
+from companion._quiet import keras
+
+
+def _check_model(model):
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
+    if not model.built:
+        raise ValueError(f"model {model.name!r} is not built; build it or call it on data first")
+
+
+def clone_with_weights(model, *, name=None):
+    """Return an independent copy of ``model``: same architecture, same weights, new variables.
+
+    ``keras.models.clone_model`` copies the architecture with freshly initialised
+    weights; the weights are then copied with ``set_weights``. Nothing is
+    shared, so training the copy leaves ``model`` unchanged. The copy is not
+    compiled.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> model = build_mlp(depth=1, width=4)
+        >>> copy = clone_with_weights(model)
+        >>> copy.layers[1] is model.layers[1]
+        False
+        >>> all(np.array_equal(a, b) for a, b in zip(copy.get_weights(), model.get_weights()))
+        True
+    """
+    _check_model(model)
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    copy.trainable = model.trainable
+    for original, cloned in zip(model.layers, copy.layers):
+        cloned.trainable = original.trainable
+    if name is not None:
+        copy.name = name
+    return copy
+
+
+def _as_layers(head):
+    if head is None:
+        return []
+    layers = list(head) if isinstance(head, (list, tuple)) else [head]
+    wrong = [type(layer).__name__ for layer in layers
+             if not isinstance(layer, keras.layers.Layer)]
+    if wrong:
+        raise ValueError(f"head must be a keras Layer, a list of them or None; got {wrong}")
+    return layers
+
+
+def replace_head(model, head=None, *, drop=1, clone=True, name=None):
+    """Build a model from the lower layers of ``model`` with a new head on top.
+
+    Args:
+        model: a built model whose ``layers`` run in sequence (a ``Sequential``,
+            such as :func:`companion.build_mlp` returns, or the encoder of
+            :func:`companion.build_autoencoder`).
+        head: a new Keras layer, a list of layers, or ``None`` to only drop.
+        drop: how many top layers of ``model`` to leave out, >= 0 (1: the
+            output layer).
+        clone: reuse copies of the layers (:func:`clone_with_weights`), so
+            that training the new model leaves ``model`` alone. With
+            ``clone=False`` the new model *shares* the layers, and training
+            it changes ``model``: the pitfall, shown in chapter 5.
+        name: the new model's name.
+
+    Returns:
+        An uncompiled ``Sequential`` model with the same input shape.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> model_a = build_mlp(depth=2, width=8, n_classes=8)
+        >>> model_b = replace_head(model_a, keras.layers.Dense(1, activation="sigmoid"))
+        >>> [layer.name for layer in model_b.layers][-2:], model_b.output_shape
+        (['hidden_2', 'dense'], (None, 1))
+    """
+    _check_model(model)
+    if isinstance(drop, bool) or not isinstance(drop, int) or not 0 <= drop < len(model.layers):
+        raise ValueError(f"drop must be an integer in [0, {len(model.layers) - 1}] "
+                         f"(model {model.name!r} has {len(model.layers)} layers), got {drop!r}")
+    head = _as_layers(head)
+    source = clone_with_weights(model) if clone else model
+    kept = source.layers[:len(source.layers) - drop]
+    return keras.Sequential([keras.Input(shape=model.input_shape[1:]), *kept, *head],
+                            name=name or f"{model.name}_reused")
+
+
+def _select(model, layers):
+    """The layers named, or the bottom ``layers`` ones, or all."""
+    if layers is None:
+        return list(model.layers)
+    if isinstance(layers, bool):
+        raise ValueError(f"layers must be None, an integer or a list of names, got {layers!r}")
+    if isinstance(layers, int):
+        if not 0 <= layers <= len(model.layers):
+            raise ValueError(f"layers must be in [0, {len(model.layers)}], got {layers}")
+        return list(model.layers[:layers])
+    names = [layer.name for layer in model.layers]
+    unknown = [n for n in layers if n not in names]
+    if unknown:
+        raise ValueError(f"unknown layers {unknown}; valid choices: {names}")
+    return [model.get_layer(n) for n in layers]
+
+
+def set_trainable(model, trainable, *, layers=None, learning_rate=None):
+    """Freeze (``trainable=False``) or unfreeze layers, and recompile a compiled model.
+
+    Keras reads ``trainable`` when it builds the training step, which
+    ``compile`` resets; a change made after compiling is ignored until the
+    model is compiled again. So when ``model`` is compiled, it is recompiled
+    from its own compile configuration (same loss, metrics and kind of
+    optimizer, with fresh optimizer state), optionally with a new learning rate:
+    fine-tuning after unfreezing usually wants a smaller one.
+
+    Args:
+        model: a built Keras model.
+        trainable: ``True`` to unfreeze, ``False`` to freeze.
+        layers: ``None`` (all layers), an integer ``n`` (the bottom ``n``
+            layers) or a list of layer names.
+        learning_rate: the new optimizer's learning rate on recompiling.
+
+    Returns:
+        ``model``, changed in place.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> model = build_mlp(depth=2, width=8)
+        >>> len(set_trainable(model, False, layers=["hidden_1", "hidden_2"]).trainable_weights)
+        2
+    """
+    _check_model(model)
+    if not isinstance(trainable, (bool, np.bool_)):
+        raise ValueError(f"trainable must be True or False, got {trainable!r}")
+    selected = _select(model, layers)
+    if learning_rate is not None and not getattr(model, "compiled", False):
+        raise ValueError("learning_rate is for recompiling, but the model is not compiled")
+    for layer in selected:
+        layer.trainable = bool(trainable)
+    if getattr(model, "compiled", False):
+        config = model.get_compile_config()
+        if learning_rate is not None:
+            config["optimizer"]["config"]["learning_rate"] = float(learning_rate)
+        model.compile_from_config(config)
+    return model
+
+
+def trainable_table(model):
+    """One row per layer: whether it is trainable and how many parameters train or are frozen.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> trainable_table(build_mlp(depth=1, width=4))["trainable_params"].tolist()
+        [0, 3140, 50]
+    """
+    _check_model(model)
+    rows = []
+    for layer in model.layers:
+        trained = sum(int(np.prod(w.shape)) for w in layer.trainable_weights)
+        frozen = sum(int(np.prod(w.shape)) for w in layer.non_trainable_weights)
+        rows.append({"layer": layer.name, "trainable": bool(layer.trainable),
+                     "trainable_params": trained, "frozen_params": frozen})
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def max_weight_change(before, model):
+    """Largest absolute difference between ``before`` (a list of arrays) and ``model``'s weights.
+
+    Example:
+        >>> from companion.models import build_mlp
+        >>> model = build_mlp(depth=1, width=4)
+        >>> max_weight_change(model.get_weights(), model)
+        0.0
+    """
+    after = model.get_weights()
+    if len(after) != len(before):
+        raise ValueError(f"before holds {len(before)} arrays, the model {len(after)}")
+    return float(max((np.abs(np.asarray(a) - np.asarray(b)).max() for a, b in zip(after, before)),
+                     default=0.0))
+
+
+def rotation_task(images, *, seed=0):
+    """A self-supervised task from unlabelled images: which of four rotations was applied?
+
+    Every image is rotated by ``k`` quarter turns, ``k`` drawn uniformly from
+    0..3 with ``seed``, and labelled ``k``. A network that predicts ``k``
+    must learn what upright clothes look like, without any human label.
+
+    Args:
+        images: an array of square images, shape ``(n, side, side)``.
+
+    Returns:
+        ``(rotated, k)``: the rotated images and their labels (``uint8``).
+
+    Example:
+        >>> rotated, k = rotation_task(np.arange(8.0).reshape(2, 2, 2), seed=0)
+        >>> np.array_equal(rotated[0], np.rot90(np.arange(4.0).reshape(2, 2), k[0]))
+        True
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"images must have shape (n, side, side), got {images.shape}")
+    k = np.random.default_rng(seed).integers(0, 4, size=len(images)).astype(np.uint8)
+    rotated = np.empty_like(images)
+    for quarter in range(4):
+        chosen = k == quarter
+        rotated[chosen] = np.rot90(images[chosen], quarter, axes=(1, 2))
+    return rotated, k
+
+
+def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimizer="adam",
+              learning_rate=1e-3, fine_tune_learning_rate=None,
+              loss="sparse_categorical_crossentropy", metrics=("accuracy",), batch_size=32,
+              validate=False, steps_per_execution=None):
+    """Train a model whose lower layers were reused: first frozen, then all together.
+
+    Phase 1 freezes the bottom ``frozen_layers`` layers and trains the rest
+    (the new head) for ``frozen_epochs`` epochs, so that the large, random
+    gradients of a new head cannot wreck the reused weights. Phase 2 unfreezes
+    every layer, compiles again (the change of ``trainable`` takes effect only
+    then) with a fresh optimizer at ``fine_tune_learning_rate``, and trains
+    for the remaining epochs. With ``frozen_epochs=0`` it is plain training,
+    which is how a model trained from scratch is run for comparison.
+
+    A batch size that divides the training set avoids a last, smaller batch,
+    whose new shape makes TensorFlow trace the training step a second time: a
+    second or so per phase, more than the training itself on 200 images. The
+    test metrics come from :func:`evaluate_eagerly`, for the same reason.
+    Tiny training sets make epochs of a few steps, so by default there is no
+    per-epoch validation (``validate=False``), and ``steps_per_execution``
+    (``None``: automatic) is :data:`companion.training.STEPS_PER_EXECUTION`
+    only when an epoch has at least that many steps, else 1.
+
+    Args:
+        model: e.g. from :func:`replace_head`, or a fresh model.
+        data: an object with ``x_train, y_train, x_valid, y_valid, x_test,
+            y_test``, such as :func:`companion.split_task_a_b` returns.
+        epochs: total epochs of both phases, >= 1.
+        frozen_layers: bottom layers to freeze in phase 1 (an integer, or a
+            list of layer names as for :func:`set_trainable`).
+        frozen_epochs: epochs of phase 1, in [0, epochs].
+        optimizer: an optimizer *name* (each phase gets a fresh one).
+        learning_rate: phase 1's learning rate (and phase 2's when there is
+            no phase 1).
+        fine_tune_learning_rate: phase 2's after a phase 1; by default
+            ``learning_rate / 10``.
+        loss, metrics, batch_size: as for ``Model.compile`` and ``Model.fit``.
+        validate: evaluate the validation split after every epoch.
+        steps_per_execution: optimizer steps per compiled call; ``None`` for
+            automatic.
+
+    Returns:
+        A :class:`companion.TrainingResult`: the history of both phases (a
+        boolean column ``frozen`` tells them apart) and the final test metrics.
+
+    Example:
+        >>> result = fine_tune(model_b, task_b, epochs=30, frozen_layers=5,  # doctest: +SKIP
+        ...                    frozen_epochs=10, loss="binary_crossentropy")
+        >>> result.test["accuracy"]  # doctest: +SKIP
+        0.96
+    """
+    from companion.training import (STEPS_PER_EXECUTION, EpochTimer, TrainingResult,
+                                    make_optimizer)
+
+    if isinstance(model, keras.Model) and not model.built:
+        model.build((None, *np.shape(data.x_train)[1:]))  # e.g. a Sequential without Input
+    _check_model(model)
+    if not isinstance(optimizer, str):
+        raise ValueError("optimizer must be a name such as 'adam', "
+                         f"got {type(optimizer).__name__}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if isinstance(frozen_epochs, bool) or not isinstance(frozen_epochs, int) \
+            or not 0 <= frozen_epochs <= epochs:
+        raise ValueError(f"frozen_epochs must be an integer in [0, {epochs}], "
+                         f"got {frozen_epochs!r}")
+    _select(model, frozen_layers)  # validate before training anything
+    if steps_per_execution is None:
+        steps = -(-len(data.x_train) // batch_size)
+        steps_per_execution = STEPS_PER_EXECUTION if steps >= STEPS_PER_EXECUTION else 1
+    if fine_tune_learning_rate is None:
+        fine_tune_learning_rate = learning_rate if frozen_epochs == 0 else learning_rate / 10
+    phases = [(True, frozen_epochs, learning_rate),
+              (False, epochs - frozen_epochs, fine_tune_learning_rate)]
+    histories = []
+    for frozen, phase_epochs, rate in phases:
+        if phase_epochs == 0:
+            continue
+        # The flags are set directly: the compile just below is the one that counts.
+        for layer in model.layers:
+            layer.trainable = True
+        if frozen:
+            for layer in _select(model, frozen_layers):
+                layer.trainable = False
+        model.compile(optimizer=make_optimizer(optimizer, rate), loss=loss,
+                      metrics=list(metrics), steps_per_execution=steps_per_execution)
+        timer = EpochTimer()
+        valid = (data.x_valid, data.y_valid) if validate else None
+        fitted = model.fit(data.x_train, data.y_train, epochs=phase_epochs,
+                           batch_size=batch_size, validation_data=valid, callbacks=[timer],
+                           verbose=0)
+        histories.append(pd.DataFrame(fitted.history).assign(seconds=timer.seconds,
+                                                             frozen=frozen))
+    for layer in model.layers:  # leave every layer trainable, as a fresh model is
+        layer.trainable = True
+    history = pd.concat(histories, ignore_index=True)
+    history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
+    return TrainingResult(model=model, history=history,
+                          test=evaluate_eagerly(model, data.x_test, data.y_test))
+
+
+def evaluate_eagerly(model, x, y):
+    """The compiled loss and metrics of ``model`` on ``(x, y)``, in one eager forward pass.
+
+    Gives what ``model.evaluate`` gives on a single batch (regularisation
+    losses included) without tracing an evaluation function, which costs more
+    than the evaluation itself when a model is evaluated once. Meant for
+    test sets that fit in memory at once.
+
+    Example:
+        >>> evaluate_eagerly(model, data.x_test, data.y_test)  # doctest: +SKIP
+        {'loss': 0.25, 'accuracy': 0.91}
+    """
+    if not getattr(model, "compiled", False):
+        raise ValueError(f"model {model.name!r} is not compiled; compile it first")
+    model.reset_metrics()
+    y_pred = model(x, training=False)
+    loss = float(model.compute_loss(x=x, y=y, y_pred=y_pred, training=False))
+    metrics = model.compute_metrics(x, y, y_pred, sample_weight=None)
+    model.reset_metrics()
+    return {"loss": loss, **{name: float(value) for name, value in metrics.items()
+                             if name != "loss"}}

@@ -1,0 +1,81 @@
+import keras
+import numpy as np
+import pytest
+
+from companion.layers import RReLU
+
+X = np.linspace(-3.0, 3.0, 4001).astype(np.float32)
+X = X[X != 0]
+
+
+def test_training_slopes_vary_within_range_and_positives_pass():
+    layer = RReLU(lower=0.1, upper=0.4, seed=3)
+    y = np.asarray(layer(X, training=True))
+    negative = X < 0
+    slopes = y[negative] / X[negative]
+    assert slopes.min() >= 0.1 - 1e-6 and slopes.max() <= 0.4 + 1e-6
+    assert slopes.std() > 0.05  # uniform on [0.1, 0.4]: std 0.3 / sqrt(12) = 0.087
+    assert abs(slopes.mean() - 0.25) < 0.01  # 2000 draws: standard error 0.002
+    np.testing.assert_array_equal(y[~negative], X[~negative])
+
+
+def test_training_draws_fresh_slopes_each_call():
+    layer = RReLU(seed=0)
+    first = np.asarray(layer(X, training=True))
+    second = np.asarray(layer(X, training=True))
+    assert not np.allclose(first[X < 0], second[X < 0])
+
+
+def test_inference_uses_exactly_the_mean_slope():
+    layer = RReLU(lower=0.125, upper=0.375)
+    y = np.asarray(layer(X, training=False))
+    expected = np.where(X >= 0, X, 0.25 * X)
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(layer(X)), expected, rtol=1e-6)  # default
+    assert layer.mean_slope == 0.25
+
+
+def test_equal_bounds_is_a_leaky_relu_in_both_modes():
+    layer = RReLU(lower=0.2, upper=0.2)
+    leaky = keras.layers.LeakyReLU(negative_slope=0.2)
+    for training in (True, False):
+        np.testing.assert_allclose(np.asarray(layer(X, training=training)),
+                                   np.asarray(leaky(X)), rtol=1e-6)
+
+
+def test_fit_uses_training_mode_and_predict_inference_mode():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((1,)), RReLU(lower=0.0, upper=1.0, seed=1)])
+    x = -np.ones((256, 1), dtype=np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), -0.5)
+    train_out = np.asarray(model(x, training=True))
+    assert train_out.std() > 0.2
+
+
+@pytest.mark.parametrize("lower, upper", [(-0.1, 0.2), (0.3, 0.2), ("a", 0.2), (0.1, None)])
+def test_invalid_bounds_are_rejected(lower, upper):
+    with pytest.raises(ValueError, match="lower|upper"):
+        RReLU(lower=lower, upper=upper)
+
+
+def test_config_round_trip():
+    layer = RReLU(lower=0.05, upper=0.3, seed=7, name="rrelu")
+    clone = RReLU.from_config(layer.get_config())
+    assert (clone.lower, clone.upper, clone.seed, clone.name) == (0.05, 0.3, 7, "rrelu")
+
+
+# Keras's saving code (not ours) trips NumPy 2's __array__(copy=...) deprecation.
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept:DeprecationWarning")
+def test_model_saves_and_loads(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4),
+                              RReLU(lower=0.1, upper=0.3, name="rrelu")])
+    path = tmp_path / "rrelu.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    layer = loaded.get_layer("rrelu")
+    assert isinstance(layer, RReLU)
+    assert (layer.lower, layer.upper) == (0.1, 0.3)
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)

@@ -1,0 +1,158 @@
+"""Multi-seed comparisons: per-seed tables and their statistics, against hand formulas."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import LineCollection, PathCollection
+
+from companion.plots import plot_seed_points
+from companion.seeds import paired_differences, run_seeds, seed_summary, summarize, verdict
+
+
+def test_summarize_matches_numpy_and_a_t_table():
+    values = [0.91, 0.93, 0.90, 0.95, 0.92]
+    s = summarize(values)
+    assert s["n"] == 5
+    assert s["mean"] == pytest.approx(np.mean(values))
+    assert s["std"] == pytest.approx(np.std(values, ddof=1))
+    assert s["sem"] == pytest.approx(np.std(values, ddof=1) / math.sqrt(5))
+    t_975_df4 = 2.7764451051977987  # Student's t table, 97.5% quantile, 4 dof
+    half = t_975_df4 * s["sem"]
+    assert s["ci_low"] == pytest.approx(np.mean(values) - half)
+    assert s["ci_high"] == pytest.approx(np.mean(values) + half)
+
+
+def test_summarize_by_hand_and_other_confidence():
+    # 1, 2, 3: mean 2, std 1; t(0.95, 2 dof) = 2.919986; 90% interval
+    s = summarize([1.0, 2.0, 3.0], confidence=0.90)
+    assert s["ci_high"] == pytest.approx(2 + 2.919986 / math.sqrt(3), rel=1e-6)
+    assert summarize([1.0, 2.0, 3.0], confidence=0.99)["ci_high"] > s["ci_high"]
+    # a large sample: the t quantile tends to the normal one, 1.95996
+    big = np.random.default_rng(0).normal(size=20_000)
+    s = summarize(big)
+    assert (s["ci_high"] - s["mean"]) / s["sem"] == pytest.approx(1.95996, rel=1e-3)
+
+
+@pytest.mark.parametrize("values", [[1.0], [], [1.0, np.nan], [1.0, np.inf]])
+def test_summarize_rejects_too_few_or_non_finite(values):
+    with pytest.raises(ValueError, match="at least two finite"):
+        summarize(values)
+
+
+@pytest.mark.parametrize("confidence", [0, 1, 1.5, True, "0.95"])
+def test_summarize_rejects_bad_confidence(confidence):
+    with pytest.raises(ValueError, match="confidence"):
+        summarize([1.0, 2.0], confidence=confidence)
+
+
+def test_run_seeds_runs_every_configuration_per_seed_with_that_seed():
+    calls = []
+
+    def make(name, offset):
+        def run(seed):
+            calls.append((seed, name))
+            draw = np.random.uniform()  # keras.utils.set_random_seed seeds NumPy too
+            return {"score": seed + offset, "draw": draw}
+        return run
+
+    table = run_seeds({"a": make("a", 0.0), "b": make("b", 0.5)}, seeds=[3, 1])
+    assert calls == [(3, "a"), (3, "b"), (1, "a"), (1, "b")]
+    assert table.columns.tolist() == ["seed", "configuration", "score", "draw"]
+    assert table["score"].tolist() == [3.0, 3.5, 1.0, 1.5]
+    # both configurations of one seed start from the same random state
+    assert table["draw"].iloc[0] == table["draw"].iloc[1]
+    assert table["draw"].iloc[0] != table["draw"].iloc[2]
+    again = run_seeds({"a": make("a", 0.0), "b": make("b", 0.5)}, seeds=[3, 1])
+    pd.testing.assert_frame_equal(table, again)
+
+
+def test_run_seeds_accepts_a_count_and_numbers():
+    table = run_seeds({"x": lambda seed: 2.0 * seed}, seeds=3)
+    assert table["seed"].tolist() == [0, 1, 2]
+    assert table["value"].tolist() == [0.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize("seeds", [[], [1, 1], [-1], [0.5], 0])
+def test_run_seeds_rejects_bad_seeds(seeds):
+    with pytest.raises(ValueError, match="seeds"):
+        run_seeds({"x": lambda seed: 1.0}, seeds=seeds)
+
+
+def test_run_seeds_rejects_bad_configurations():
+    with pytest.raises(ValueError, match="empty"):
+        run_seeds({}, seeds=2)
+    with pytest.raises(ValueError, match="function of the seed"):
+        run_seeds({"x": 3}, seeds=2)
+    with pytest.raises(ValueError, match="dict of metrics"):
+        run_seeds({"x": lambda seed: "good"}, seeds=2)
+
+
+def per_seed_table():
+    return pd.DataFrame({
+        "seed": [0, 0, 1, 1, 2, 2, 3, 3],
+        "configuration": ["scratch", "transfer"] * 4,
+        "acc": [0.90, 0.93, 0.85, 0.86, 0.95, 0.97, 0.88, 0.90],
+    })
+
+
+def test_seed_summary_per_configuration():
+    table = per_seed_table()
+    summary = seed_summary(table, "acc")
+    assert summary.index.tolist() == ["scratch", "transfer"]
+    scratch = [0.90, 0.85, 0.95, 0.88]
+    assert summary.loc["scratch", "mean"] == pytest.approx(np.mean(scratch))
+    assert summary.loc["scratch", "std"] == pytest.approx(np.std(scratch, ddof=1))
+    assert (summary["ci_low"] <= summary["mean"]).all()
+    assert (summary["mean"] <= summary["ci_high"]).all()
+    with pytest.raises(ValueError, match="unknown column"):
+        seed_summary(table, "loss")
+
+
+def test_paired_differences_and_their_tighter_interval():
+    table = per_seed_table()
+    diffs = paired_differences(table, "acc", baseline="scratch")
+    assert diffs["configuration"].unique().tolist() == ["transfer"]
+    np.testing.assert_allclose(diffs["difference"], [0.03, 0.01, 0.02, 0.02])
+    paired = seed_summary(diffs, "difference").loc["transfer"]
+    assert paired["mean"] == pytest.approx(0.02)
+    # pairing removes the seed-to-seed spread shared by both configurations
+    unpaired = seed_summary(table, "acc")
+    assert paired["std"] < unpaired["std"].min()
+    assert paired["ci_low"] > 0
+    with pytest.raises(ValueError, match="unknown baseline"):
+        paired_differences(table, "acc", baseline="nope")
+    with pytest.raises(ValueError, match="every configuration needs a value"):
+        paired_differences(table.iloc[:-1], "acc", baseline="scratch")
+
+
+def test_verdict_follows_the_interval():
+    above = verdict({"ci_low": 0.01, "ci_high": 0.03}, name="transfer", baseline="scratch")
+    assert "transfer gives a better accuracy than scratch" in above and "above zero" in above
+    below = verdict({"ci_low": -0.03, "ci_high": -0.01}, name="transfer", baseline="scratch")
+    assert "scratch gives a better accuracy than transfer" in below
+    loss = verdict({"ci_low": -0.03, "ci_high": -0.01}, name="transfer", baseline="scratch",
+                   what="loss", higher_is_better=False)
+    assert "transfer gives a better loss than scratch" in loss
+    unsure = verdict({"ci_low": -0.01, "ci_high": 0.03}, name="transfer", baseline="scratch")
+    assert "show no reliable accuracy difference between transfer and scratch" in unsure
+    assert "contains zero" in unsure
+    with pytest.raises(ValueError, match="ci_low <= ci_high"):
+        verdict({"ci_low": 1.0, "ci_high": 0.0}, name="a", baseline="b")
+
+
+def test_plot_seed_points_draws_every_seed_and_the_interval():
+    table = per_seed_table()
+    fig = plot_seed_points(table, "acc", reference=0.9)
+    ax = fig.axes[0]
+    points = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections
+                             if isinstance(c, PathCollection)])
+    assert sorted(points) == sorted(table["acc"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["scratch", "transfer"]
+    summary = seed_summary(table, "acc")
+    lows = sorted(seg[:, 1].min() for c in ax.collections if isinstance(c, LineCollection)
+                  for seg in c.get_segments())
+    assert lows == pytest.approx(sorted(summary["ci_low"]))
+    with pytest.raises(ValueError, match="unknown column"):
+        plot_seed_points(table, "nope")
