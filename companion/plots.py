@@ -150,12 +150,14 @@ def plot_relative_updates(updates, *, title=None):
     return fig
 
 
-def plot_histories(results, metric="val_accuracy", *, title=None):
+def plot_histories(results, metric="val_accuracy", *, target=None, title=None):
     """Learning curves: ``metric`` per epoch for each training result.
 
     Args:
         results: a mapping from name to :class:`companion.training.TrainingResult`.
         metric: a column of the results' histories.
+        target: if given, a dashed horizontal line at this value (the target
+            of an epochs-to-target comparison).
     """
     fig, ax = plt.subplots()
     for name, result in results.items():
@@ -163,7 +165,10 @@ def plot_histories(results, metric="val_accuracy", *, title=None):
             raise ValueError(f"{name!r} has no metric {metric!r}; "
                              f"valid choices: {list(result.history.columns)}")
         ax.plot(result.history.index, result.history[metric], marker="o", label=name)
-    ax.set(xlabel="epoch", ylabel=metric, title=title)
+    if target is not None:
+        ax.axhline(target, color="0.3", linestyle="--", linewidth=1, label="target")
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    ax.set(xlabel="epoch", ylabel=metric.replace("_", " "), title=title)
     ax.legend()
     return fig
 

@@ -162,6 +162,15 @@ def test_plot_histories():
     assert fig.axes[0].get_ylabel() == "loss"
 
 
+def test_plot_histories_target_line_and_whole_epochs():
+    fig = plots.plot_histories({"a": _result([0.5, 0.6, 0.7])}, target=0.65)
+    ax = fig.axes[0]
+    target = [line for line in ax.lines if line.get_label() == "target"]
+    assert len(target) == 1
+    np.testing.assert_array_equal(target[0].get_ydata(), [0.65, 0.65])
+    assert all(float(tick).is_integer() for tick in ax.get_xticks())
+
+
 def test_plot_histories_bad_metric():
     with pytest.raises(ValueError) as info:
         plots.plot_histories({"a": _result([0.5])}, metric="val_acc")
