@@ -150,21 +150,25 @@ def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_unif
             kernel_constraint=_fresh(keras.constraints.get, kernel_constraint,
                                      "kernel_constraint", keras.constraints))
 
+    # All Dense layers first: an unseeded initializer or Dropout layer draws its seed
+    # from the global random state when created, and this order keeps the initial
+    # weights the same under one seed whether or not the model has dropout.
+    hidden_layers = [dense(width, None if batch_norm == "before" else hidden,
+                           f"hidden_{index}", index, use_bias=batch_norm != "before")
+                     for index in range(1, depth + 1)]
+    output_layer = dense(n_classes, output, "output", depth + 1)
     dropout_layer = keras.layers.AlphaDropout if dropout_kind == "alpha" \
         else keras.layers.Dropout
     layers = [keras.Input(shape=tuple(example_shape)), keras.layers.Flatten(name="flatten")]
-    for index in range(1, depth + 1):
+    for index, layer in enumerate(hidden_layers, start=1):
+        layers.append(layer)
+        if batch_norm is not None:
+            layers.append(keras.layers.BatchNormalization(name=f"bn_{index}"))
         if batch_norm == "before":
-            layers += [dense(width, None, f"hidden_{index}", index, use_bias=False),
-                       keras.layers.BatchNormalization(name=f"bn_{index}"),
-                       keras.layers.Activation(hidden, name=f"activation_{index}")]
-        else:
-            layers.append(dense(width, hidden, f"hidden_{index}", index))
-            if batch_norm == "after":
-                layers.append(keras.layers.BatchNormalization(name=f"bn_{index}"))
+            layers.append(keras.layers.Activation(hidden, name=f"activation_{index}"))
         if dropout > 0:
             layers.append(dropout_layer(dropout, name=f"dropout_{index}"))
-    layers.append(dense(n_classes, output, "output", depth + 1))
+    layers.append(output_layer)
     return keras.Sequential(layers, name=name or f"mlp_{depth}x{width}")
 
 

@@ -253,3 +253,15 @@ def test_regularizer_and_constraint_are_fresh_per_layer():
 def test_new_options_reject_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build_mlp(**kwargs)
+
+
+@pytest.mark.parametrize("options", [{"dropout": 0.3}, {"dropout": 0.1, "dropout_kind": "alpha"},
+                                     {"batch_norm": "after", "dropout": 0.2}])
+def test_same_seed_gives_the_same_initial_weights_with_or_without_dropout(options):
+    keras.utils.set_random_seed(3)
+    plain = dense_kernels(build_mlp(depth=3, width=6, batch_norm=options.get("batch_norm")))
+    keras.utils.set_random_seed(3)
+    dropped = dense_kernels(build_mlp(depth=3, width=6, **options))
+    assert plain.keys() == dropped.keys()
+    for name in plain:
+        np.testing.assert_array_equal(plain[name], dropped[name])
