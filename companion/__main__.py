@@ -1,4 +1,4 @@
-"""Command line: ``python -m companion info`` and ``python -m companion data``."""
+"""Command line: ``python -m companion info``, ``data``, ``steps`` and ``bench``."""
 
 import argparse
 import platform
@@ -73,6 +73,23 @@ def _steps(args):
     return 0
 
 
+def _bench(args):
+    """The time-to-accuracy benchmark of chapter 9: print its table, write its JSON."""
+    from companion import bench, runtime
+
+    runtime.setup(seed=0, announce=False)
+    result = bench.time_to_accuracy(args.configs, target=args.target, seeds=args.seeds,
+                                    max_epochs=args.max_epochs, train_size=args.train_size,
+                                    batch_size=args.batch_size)
+    print(f"Fashion-MNIST, {result.settings['train_size']} training images, batch "
+          f"{args.batch_size}, seeds {result.settings['seeds']}")
+    print(result.table())
+    if args.json:
+        result.to_json(args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m companion",
                                      description="The course's companion package.")
@@ -85,8 +102,21 @@ def main(argv=None):
     steps.add_argument("values", nargs="*", type=int, default=[1, 4, 16, 64])
     steps.add_argument("--train-size", type=int, default=10_000)
     steps.add_argument("--repeats", type=int, default=3)
+    race = commands.add_parser("bench", help="time-to-accuracy benchmark of the chapter 9 recipes")
+    race.add_argument("--configs", nargs="+", default=["naive", "default", "self_normalizing"],
+                      help="recipe names (companion.recipes.RECIPES)")
+    race.add_argument("--seeds", type=int, default=3)
+    race.add_argument("--target", type=float, default=0.85, help="validation accuracy to reach")
+    race.add_argument("--max-epochs", type=int, default=10, help="epoch cap of every run")
+    race.add_argument("--train-size", type=int, default=10_000)
+    race.add_argument("--batch-size", type=int, default=32)
+    race.add_argument("--json", default=None, help="write the runs and the summary here")
     args = parser.parse_args(argv)
-    return {"info": _info, "data": _data, "steps": _steps}[args.command](args)
+    command = {"info": _info, "data": _data, "steps": _steps, "bench": _bench}[args.command]
+    try:
+        return command(args)
+    except ValueError as error:  # bad arguments: one line, not a traceback
+        parser.error(str(error))
 
 
 if __name__ == "__main__":

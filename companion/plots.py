@@ -731,3 +731,52 @@ def plot_bake_off(results, *, metrics=("loss", "val_accuracy"), target=None, tit
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_time_to_accuracy(runs, *, metric="seconds", target=None, title=None):
+    """Seconds (or epochs) to a target accuracy per configuration, one point per seed.
+
+    ``runs`` is the per-run table of :func:`companion.bench.time_to_accuracy`
+    (``BenchResult.runs``). A filled point is a run that reached the target,
+    at its time to target; a hollow point is a run that never did, at the
+    time it ran before the epoch cap (a lower bound). A black bar marks each
+    configuration's median, counting hollow points at their lower bound.
+
+    Args:
+        metric: ``"seconds"`` or ``"epochs"``.
+        target: the target accuracy, for the axis label.
+
+    Example:
+        >>> import pandas as pd
+        >>> fig = plot_time_to_accuracy(pd.DataFrame({
+        ...     "configuration": ["a", "a", "b"], "reached": [True, False, True],
+        ...     "seconds": [1.0, float("nan"), 2.0], "seconds_run": [1.0, 3.0, 2.0]}))
+    """
+    if metric not in ("seconds", "epochs"):
+        raise ValueError(f"unknown metric {metric!r}; valid choices: ['seconds', 'epochs']")
+    fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    names = list(dict.fromkeys(runs["configuration"]))
+    jitter = np.random.default_rng(0)
+    labelled = set()
+    for i, name in enumerate(names):
+        group = runs[runs["configuration"] == name]
+        reached = group["reached"].to_numpy(dtype=bool)
+        values = np.where(reached, group[metric], group[f"{metric}_run"]).astype(float)
+        x = i + jitter.uniform(-0.12, 0.12, size=values.size)
+        for mask, face, label in ((reached, f"C{i}", "reached the target"),
+                                  (~reached, "none", "never reached (time at the cap)")):
+            if mask.any():
+                ax.scatter(x[mask], values[mask], s=30, facecolors=face, edgecolors=f"C{i}",
+                           label=None if label in labelled else label)
+                labelled.add(label)
+        ax.hlines(np.median(values), i - 0.3, i + 0.3, color="black", linewidth=2,
+                  label=None if "median" in labelled else "median over seeds")
+        labelled.add("median")
+    ax.set_xticks(range(len(names)), names)
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_ylim(bottom=0)
+    what = "wall seconds" if metric == "seconds" else "epochs"
+    suffix = f" to validation accuracy {target:g}" if target is not None else " to target"
+    ax.set(ylabel=what + suffix, title=title)
+    ax.legend()
+    return fig

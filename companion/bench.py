@@ -1,0 +1,272 @@
+"""The time-to-accuracy benchmark: how long each recipe takes to reach a validation accuracy.
+
+Final accuracy after a fixed number of epochs hides how long a user waits. A
+time-to-accuracy benchmark asks instead: starting from scratch, after how many
+epochs and how many wall-clock seconds does the validation accuracy first
+reach a target? :func:`time_to_accuracy` trains every configuration of
+:data:`companion.recipes.RECIPES` once per seed, seeds interleaved so that a
+drift in the machine's load hits all configurations alike, stops each run at
+the target (:class:`~companion.StopAtTarget`) or at an epoch cap, and
+tabulates the runs. A run that never reached the target is kept and marked:
+its elapsed time, up to the cap, is a lower bound on its time to target.
+"""
+
+import dataclasses
+import json
+import numbers
+import pathlib
+
+import numpy as np
+import pandas as pd
+
+from companion._quiet import keras
+from companion.recipes import get_recipe, recipe_defaults
+from companion.training import EpochTimer, StopAtTarget, TrainingResult
+
+RUN_COLUMNS = ("configuration", "seed", "reached", "epochs", "seconds", "epochs_run",
+               "seconds_run", "best_val_accuracy")
+SUMMARY_COLUMNS = ("runs", "reached", "epochs_median", "epochs_min", "epochs_max",
+                   "seconds_median", "seconds_min", "seconds_max", "best_val_accuracy")
+
+
+@dataclasses.dataclass
+class BenchResult:
+    """What :func:`time_to_accuracy` returns.
+
+    Attributes:
+        runs: one row per (seed, configuration), columns :data:`RUN_COLUMNS`:
+            ``reached`` (bool), ``epochs`` and ``seconds`` to the target (NaN
+            when not reached), ``epochs_run`` and ``seconds_run`` (what the run
+            took in all) and the best validation accuracy seen.
+        summary: :func:`summarize_runs` of ``runs``.
+        target: the validation accuracy to reach.
+        max_epochs: the epoch cap.
+        settings: train size, batch size and the like, for the JSON file.
+    """
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    target: float
+    max_epochs: int
+    settings: dict
+
+    def to_json(self, path=None):
+        """The result as a JSON string, also written to ``path`` when given."""
+        text = json.dumps({
+            "target": self.target, "max_epochs": self.max_epochs, "settings": self.settings,
+            "runs": json.loads(self.runs.to_json(orient="records")),
+            "summary": json.loads(self.summary.reset_index().to_json(orient="records")),
+        }, indent=2)
+        if path is not None:
+            pathlib.Path(path).write_text(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path):
+        """Read a result written by :meth:`to_json` (a JSON string or a file path)."""
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            text = pathlib.Path(text_or_path).read_text()
+        raw = json.loads(text)
+        runs = pd.DataFrame(raw["runs"], columns=list(RUN_COLUMNS))
+        runs["reached"] = runs["reached"].astype(bool)
+        for column in ("epochs", "seconds"):  # JSON null -> NaN
+            runs[column] = runs[column].astype(float)
+        summary = pd.DataFrame(raw["summary"]).set_index("configuration")
+        return cls(runs=runs, summary=summary, target=raw["target"],
+                   max_epochs=raw["max_epochs"], settings=raw["settings"])
+
+    def table(self):
+        """:func:`format_table` of the summary."""
+        return format_table(self.summary, target=self.target, max_epochs=self.max_epochs)
+
+
+def _count(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def run_once(builder, data, *, target, max_epochs, batch_size=32, **recipe_kwargs):
+    """Train one fresh recipe until validation accuracy reaches ``target`` or ``max_epochs``.
+
+    The recipe's schedule is laid out over ``max_epochs`` epochs, the longest
+    the run may last.
+
+    Returns:
+        ``(recipe, TrainingResult)``.
+
+    Example:
+        >>> recipe, result = run_once(default_recipe, data, target=0.8,  # doctest: +SKIP
+        ...                           max_epochs=5)
+        >>> result.time_to_target(0.8)  # doctest: +SKIP
+        {'epochs': 2, 'seconds': 3.9}
+    """
+    steps_per_epoch = -(-len(data.x_train) // batch_size)
+    recipe = builder(total_steps=max(2, max_epochs * steps_per_epoch), **recipe_kwargs)
+    timer, stop = EpochTimer(), StopAtTarget(target)
+    fitted = recipe.model.fit(data.x_train, data.y_train,
+                              validation_data=(data.x_valid, data.y_valid),
+                              epochs=max_epochs, batch_size=batch_size,
+                              callbacks=[timer, stop], verbose=0)
+    history = pd.DataFrame(fitted.history)
+    history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
+    history["seconds"] = timer.seconds
+    return recipe, TrainingResult(model=recipe.model, history=history, test={})
+
+
+def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target, seeds=3,
+                     max_epochs=10, train_size=None, data=None, batch_size=32,
+                     recipe_kwargs=None):
+    """Epochs and wall seconds until each configuration first reaches ``target``, per seed.
+
+    For every seed, and within it every configuration in turn, the global
+    random seed is set, the recipe is built (a fresh model and optimizer),
+    and it trains until its validation accuracy reaches ``target`` or for
+    ``max_epochs`` epochs. The seconds are whole epochs, validation and the
+    first epoch's graph tracing included: what a user waits.
+
+    Args:
+        configs: recipe names, keys of :data:`companion.recipes.RECIPES`.
+        target: the validation accuracy to reach, in (0, 1].
+        seeds: a count ``n`` (seeds ``0 .. n-1``) or a list of distinct seeds.
+        max_epochs: the epoch cap, >= 1.
+        train_size: training images of Fashion-MNIST (all when ``None``).
+        data: instead of loading Fashion-MNIST, a mapping from a scaling
+            (``"unit"``, ``"standard"``) to a dataset with ``x_train, y_train,
+            x_valid, y_valid``.
+        batch_size: examples per step.
+        recipe_kwargs: a mapping from a configuration's name to extra keyword
+            arguments for its recipe (e.g. ``{"default": {"depth": 2}}``).
+
+    Returns:
+        A :class:`BenchResult`.
+
+    Example:
+        >>> bench = time_to_accuracy(["naive", "default"], target=0.8,  # doctest: +SKIP
+        ...                          seeds=3, max_epochs=10, train_size=10_000)
+        >>> print(bench.table())  # doctest: +SKIP
+    """
+    configs = list(configs)
+    if not configs:
+        raise ValueError("configs is empty: give at least one recipe name")
+    builders = {name: get_recipe(name) for name in configs}
+    if len(set(configs)) != len(configs):
+        raise ValueError(f"configs must be distinct, got {configs}")
+    if isinstance(target, bool) or not isinstance(target, numbers.Real) or not 0 < target <= 1:
+        raise ValueError(f"target must be an accuracy in (0, 1], got {target!r}")
+    _count("max_epochs", max_epochs)
+    _count("batch_size", batch_size)
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        seeds = list(range(_count("seeds", seeds)))
+    seeds = list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds) or any(
+            isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in seeds):
+        raise ValueError(f"seeds must be a count >= 1 or distinct non-negative integers, "
+                         f"got {seeds!r}")
+    recipe_kwargs = dict(recipe_kwargs or {})
+    unknown = sorted(set(recipe_kwargs) - set(configs))
+    if unknown:
+        raise ValueError(f"recipe_kwargs names {unknown}, which are not among configs {configs}")
+    datasets = {} if data is None else dict(data)
+
+    def dataset(scaling):
+        if scaling not in datasets:
+            if data is not None:
+                raise ValueError(f"data has no dataset for scaling {scaling!r}; "
+                                 f"it has {sorted(datasets)}")
+            from companion.data import load_fashion_mnist
+            datasets[scaling] = load_fashion_mnist(scaling=scaling, train_size=train_size)
+        return datasets[scaling]
+
+    rows = []
+    for seed in seeds:
+        for name, builder in builders.items():
+            scaling = recipe_kwargs.get(name, {}).get(
+                "scaling", recipe_defaults(name).get("scaling", "standard"))
+            keras.utils.set_random_seed(int(seed))
+            _, result = run_once(builder, dataset(scaling), target=target,
+                                 max_epochs=max_epochs, batch_size=batch_size,
+                                 **recipe_kwargs.get(name, {}))
+            hit = result.time_to_target(target)
+            reached = hit["epochs"] is not None
+            rows.append({"configuration": name, "seed": int(seed), "reached": reached,
+                         "epochs": float(hit["epochs"]) if reached else np.nan,
+                         "seconds": hit["seconds"] if reached else np.nan,
+                         "epochs_run": int(len(result.history)),
+                         "seconds_run": float(result.history["seconds"].sum()),
+                         "best_val_accuracy": float(result.history["val_accuracy"].max())})
+    runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+    some = next(iter(datasets.values()))
+    settings = {"train_size": int(len(some.x_train)), "valid_size": int(len(some.x_valid)),
+                "batch_size": batch_size, "seeds": [int(s) for s in seeds],
+                "configs": configs}
+    return BenchResult(runs=runs, summary=summarize_runs(runs), target=float(target),
+                       max_epochs=int(max_epochs), settings=settings)
+
+
+def summarize_runs(runs):
+    """Median and range over seeds of the epochs and seconds to target, per configuration.
+
+    A run that never reached the target counts with what it took in all
+    (``epochs_run``, ``seconds_run``): a lower bound on its time to target,
+    so a configuration that misses the target never looks faster than it
+    is. The column ``reached`` says how many of the ``runs`` did reach it;
+    read the other columns as lower bounds when it is below ``runs``.
+
+    Returns:
+        A DataFrame indexed by configuration (in order of first appearance)
+        with columns :data:`SUMMARY_COLUMNS`; ``best_val_accuracy`` is the
+        median over seeds.
+
+    Example:
+        >>> runs = pd.DataFrame({"configuration": ["a", "a"], "seed": [0, 1],
+        ...     "reached": [True, False], "epochs": [2.0, np.nan],
+        ...     "seconds": [1.5, np.nan], "epochs_run": [2, 5],
+        ...     "seconds_run": [1.5, 4.0], "best_val_accuracy": [0.9, 0.7]})
+        >>> summarize_runs(runs).loc["a", ["seconds_median", "seconds_max"]].tolist()
+        [2.75, 4.0]
+    """
+    missing = [c for c in RUN_COLUMNS if c not in runs]
+    if missing:
+        raise ValueError(f"runs lacks the columns {missing}; expected {list(RUN_COLUMNS)}")
+    rows = {}
+    for name, group in runs.groupby("configuration", sort=False):
+        reached = group["reached"].astype(bool)
+        epochs = np.where(reached, group["epochs"], group["epochs_run"]).astype(float)
+        seconds = np.where(reached, group["seconds"], group["seconds_run"]).astype(float)
+        rows[name] = {"runs": int(len(group)), "reached": int(reached.sum()),
+                      "epochs_median": float(np.median(epochs)),
+                      "epochs_min": float(epochs.min()), "epochs_max": float(epochs.max()),
+                      "seconds_median": float(np.median(seconds)),
+                      "seconds_min": float(seconds.min()), "seconds_max": float(seconds.max()),
+                      "best_val_accuracy": float(np.median(group["best_val_accuracy"]))}
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY_COLUMNS))
+    table.index.name = "configuration"
+    return table
+
+
+def format_table(summary, *, target, max_epochs):
+    """The summary as plain text: median [min, max] over seeds, ``>=`` for lower bounds.
+
+    Example:
+        >>> summary = pd.DataFrame({"runs": [2], "reached": [0], "epochs_median": [5.0],
+        ...     "epochs_min": [5.0], "epochs_max": [5.0], "seconds_median": [4.0],
+        ...     "seconds_min": [3.9], "seconds_max": [4.1], "best_val_accuracy": [0.7]},
+        ...     index=pd.Index(["naive"], name="configuration"))
+        >>> print(format_table(summary, target=0.85, max_epochs=5).splitlines()[-1])
+        naive              0/2    >=5 [5, 5]      >=4.0 [3.9, 4.1]      0.700
+    """
+    lines = [f"time to validation accuracy {target:g} (cap {max_epochs} epochs); "
+             "median [min, max] over seeds; >= : some runs never reached it",
+             f"{'configuration':16s} {'reached':>7s}  {'epochs':14s}  {'seconds':18s}  "
+             f"{'best acc':>7s}"]
+    for name, row in summary.iterrows():
+        bound = ">=" if row["reached"] < row["runs"] else ""
+        epochs = (f"{bound}{row['epochs_median']:g} "
+                  f"[{row['epochs_min']:g}, {row['epochs_max']:g}]")
+        seconds = (f"{bound}{row['seconds_median']:.1f} "
+                   f"[{row['seconds_min']:.1f}, {row['seconds_max']:.1f}]")
+        lines.append(f"{name:16s} {int(row['reached']):>3d}/{int(row['runs']):<3d}  "
+                     f"{epochs:14s}  {seconds:18s}  {row['best_val_accuracy']:7.3f}")
+    return "\n".join(lines)

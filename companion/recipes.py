@@ -1,0 +1,298 @@
+"""Recipes: the guidelines tables of chapter 9 as functions that build and compile a model.
+
+Each recipe returns a :class:`Recipe`: a compiled model together with the input
+scaling it expects (a ``scaling`` value of :func:`companion.load_fashion_mnist`)
+and the settings it was built with. Every choice of a guidelines table is a
+keyword argument with the table's value as its default, so the table printed in
+the chapter is read from the functions' signatures (:func:`recipe_table`) and
+cannot drift from the code:
+
+* :func:`default_recipe`: He initialisation, ELU, Batch Normalization, optional
+  L2 and dropout, Nadam under a 1cycle schedule (momentum cycled too);
+* :func:`self_normalizing_recipe`: LeCun normal initialisation, SELU, no
+  normalisation layer, AlphaDropout if any dropout, standardised inputs;
+* :func:`naive_recipe`: the baseline of the 1990s, sigmoid units with weights
+  drawn from N(0, 1) and plain SGD at a constant rate.
+
+:data:`RECIPES` maps a name to each builder.
+"""
+
+import dataclasses
+import inspect
+import numbers
+
+from companion._quiet import keras
+from companion.models import build_mlp
+from companion.schedules import cycle_momentum, OneCycleSchedule
+from companion.training import make_optimizer, STEPS_PER_EXECUTION
+
+SCHEDULES = (None, "1cycle", "cosine")
+OPTIMIZER_NAMES = {"sgd": "plain SGD", "nadam": "Nadam", "adam": "Adam", "adamw": "AdamW",
+                   "rmsprop": "RMSprop"}
+
+
+@dataclasses.dataclass
+class Recipe:
+    """What a recipe returns.
+
+    Attributes:
+        name: the recipe's name, a key of :data:`RECIPES`.
+        model: the compiled Keras model (sparse categorical cross-entropy,
+            accuracy).
+        scaling: the input scaling the model expects, for
+            :func:`companion.load_fashion_mnist` (``"unit"`` or ``"standard"``).
+        settings: every keyword value the recipe was built with.
+    """
+
+    name: str
+    model: keras.Model
+    scaling: str
+    settings: dict
+
+
+def _rate(name, value, *, upper=1.0, closed=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not (0 <= value <= upper if closed else 0 <= value < upper):
+        bracket = "]" if closed else ")"
+        raise ValueError(f"{name} must be a number in [0, {upper}{bracket}, got {value!r}")
+    return float(value)
+
+
+def _positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _optimizer(optimizer, learning_rate, schedule, total_steps):
+    """An optimizer driven by ``schedule`` over ``total_steps`` (1cycle also cycles momentum)."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; valid choices: {list(SCHEDULES)}")
+    _positive("learning_rate", learning_rate)
+    if schedule is None:
+        return make_optimizer(optimizer, learning_rate)
+    if isinstance(total_steps, bool) or not isinstance(total_steps, numbers.Integral) \
+            or total_steps < 2:
+        raise ValueError(f"schedule={schedule!r} needs total_steps, the optimizer steps of "
+                         f"the whole run (epochs * steps per epoch), an integer >= 2; "
+                         f"got {total_steps!r}")
+    if schedule == "1cycle":
+        rates = OneCycleSchedule(learning_rate, int(total_steps))
+    else:
+        rates = keras.optimizers.schedules.CosineDecay(learning_rate, int(total_steps))
+    optimizer = make_optimizer(optimizer, None)
+    optimizer.learning_rate = rates  # before the first step: Keras accepts a schedule
+    if schedule == "1cycle" and (isinstance(getattr(optimizer, "beta_1", None), float)
+                                 or float(getattr(optimizer, "momentum", 0.0) or 0.0)):
+        cycle_momentum(optimizer, rates)
+    return optimizer
+
+
+def _compile(name, model, optimizer, scaling, settings, steps_per_execution):
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], steps_per_execution=steps_per_execution)
+    return Recipe(name=name, model=model, scaling=scaling, settings=settings)
+
+
+def default_recipe(*, total_steps=None, depth=3, width=100, initializer="he_normal",
+                   activation="elu", batch_norm="after", l2=0.0, dropout=0.0,
+                   optimizer="nadam", learning_rate=3e-3, schedule="1cycle",
+                   scaling="standard", example_shape=(28, 28), n_classes=10,
+                   steps_per_execution=STEPS_PER_EXECUTION):
+    """The default configuration: He init, ELU, Batch Normalization, Nadam, 1cycle.
+
+    Args:
+        total_steps: optimizer steps of the whole run (epochs times steps per
+            epoch); required unless ``schedule=None``.
+        depth, width: hidden layers and units per layer.
+        initializer: kernel initializer of every Dense layer.
+        activation: hidden activation (ELU, or a ReLU-family name).
+        batch_norm: ``"after"`` or ``"before"`` the activation, or ``None``.
+        l2: L2 penalty factor on every kernel; 0 for none.
+        dropout: dropout rate after every hidden block, in [0, 1).
+        optimizer: a Keras optimizer name (``"nadam"``, ``"adam"``, ``"adamw"``,
+            ``"sgd"`` ...).
+        learning_rate: the peak (1cycle) or initial (cosine) or constant rate.
+        schedule: ``"1cycle"`` (:class:`~companion.OneCycleSchedule`, with
+            momentum or ``beta_1`` cycled), ``"cosine"`` (``CosineDecay``) or
+            ``None`` (constant).
+        scaling: ``"standard"`` or ``"unit"`` input scaling.
+        example_shape, n_classes: shape of one input and number of classes.
+        steps_per_execution: passed to ``compile``.
+
+    Returns:
+        A :class:`Recipe`.
+
+    Example:
+        >>> recipe = default_recipe(total_steps=1000)
+        >>> [layer.name for layer in recipe.model.layers][:3]
+        ['flatten', 'hidden_1', 'bn_1']
+        >>> type(recipe.model.optimizer).__name__, recipe.scaling
+        ('Nadam', 'standard')
+    """
+    settings = dict(locals())
+    if scaling not in ("standard", "unit"):
+        raise ValueError(f"unknown scaling {scaling!r}; valid choices: ['standard', 'unit']")
+    _rate("l2", l2, upper=float("inf"))
+    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+    model = build_mlp(depth=depth, width=width, activation=activation, initializer=initializer,
+                      batch_norm=batch_norm, dropout=_rate("dropout", dropout),
+                      kernel_regularizer=regularizer, example_shape=example_shape,
+                      n_classes=n_classes, name="default_recipe")
+    return _compile("default", model, _optimizer(optimizer, learning_rate, schedule,
+                                                 total_steps),
+                    scaling, settings, steps_per_execution)
+
+
+def self_normalizing_recipe(*, total_steps=None, depth=3, width=100,
+                            initializer="lecun_normal", activation="selu", dropout=0.0,
+                            optimizer="nadam", learning_rate=1e-3, schedule="1cycle",
+                            example_shape=(28, 28), n_classes=10,
+                            steps_per_execution=STEPS_PER_EXECUTION):
+    """The self-normalising configuration: LeCun normal init, SELU, no BN, standardised inputs.
+
+    Self-normalisation (chapter 3) needs a plain stack of Dense layers, LeCun
+    normal weights and inputs of mean 0 and variance 1: the recipe's
+    ``scaling`` is always ``"standard"``, and any dropout is AlphaDropout,
+    which keeps SELU's mean and variance. No L2 or max-norm either: both pull
+    the weights' variance away from 1/fan-in.
+
+    Args:
+        total_steps: as for :func:`default_recipe`.
+        depth, width: hidden layers and units per layer.
+        initializer: kernel initializer (``"lecun_normal"`` for self-normalisation).
+        activation: hidden activation (``"selu"`` for self-normalisation).
+        dropout: AlphaDropout rate after every hidden layer, in [0, 1).
+        optimizer, learning_rate, schedule: as for :func:`default_recipe`.
+        example_shape, n_classes, steps_per_execution: as for :func:`default_recipe`.
+
+    Returns:
+        A :class:`Recipe` whose ``scaling`` is ``"standard"``.
+
+    Example:
+        >>> recipe = self_normalizing_recipe(total_steps=1000, dropout=0.1)
+        >>> [layer.name for layer in recipe.model.layers][1:3]
+        ['hidden_1', 'dropout_1']
+        >>> recipe.scaling
+        'standard'
+    """
+    settings = dict(locals())
+    model = build_mlp(depth=depth, width=width, activation=activation, initializer=initializer,
+                      dropout=_rate("dropout", dropout), dropout_kind="alpha",
+                      example_shape=example_shape, n_classes=n_classes,
+                      name="self_normalizing_recipe")
+    return _compile("self_normalizing", model,
+                    _optimizer(optimizer, learning_rate, schedule, total_steps),
+                    "standard", settings, steps_per_execution)
+
+
+def naive_recipe(*, total_steps=None, depth=3, width=100, initializer="normal_1",
+                 activation="sigmoid", optimizer="sgd", learning_rate=0.01, schedule=None,
+                 scaling="unit", example_shape=(28, 28), n_classes=10,
+                 steps_per_execution=STEPS_PER_EXECUTION):
+    """The naive baseline: sigmoid units, weights from N(0, 1), plain SGD at a constant rate.
+
+    ``initializer="normal_1"`` stands for ``keras.initializers.RandomNormal(
+    stddev=1.0)``, the "small random numbers" of early practice, which for a
+    layer of 784 inputs are far too large. ``total_steps`` is accepted for a
+    uniform interface and used only with a schedule.
+
+    Args:
+        total_steps: as for :func:`default_recipe`.
+        depth, width, activation, optimizer, learning_rate, schedule, scaling,
+        example_shape, n_classes, steps_per_execution: as for :func:`default_recipe`.
+        initializer: ``"normal_1"`` or any Keras initializer.
+
+    Returns:
+        A :class:`Recipe`.
+
+    Example:
+        >>> recipe = naive_recipe()
+        >>> recipe.model.get_layer("hidden_1").kernel_initializer.stddev
+        1.0
+    """
+    settings = dict(locals())
+    if scaling not in ("standard", "unit"):
+        raise ValueError(f"unknown scaling {scaling!r}; valid choices: ['standard', 'unit']")
+    if initializer == "normal_1":
+        initializer = keras.initializers.RandomNormal(stddev=1.0)
+    model = build_mlp(depth=depth, width=width, activation=activation, initializer=initializer,
+                      example_shape=example_shape, n_classes=n_classes, name="naive_recipe")
+    return _compile("naive", model, _optimizer(optimizer, learning_rate, schedule, total_steps),
+                    scaling, settings, steps_per_execution)
+
+
+RECIPES = {"naive": naive_recipe, "default": default_recipe,
+           "self_normalizing": self_normalizing_recipe}
+"""The recipes by name: ``RECIPES["default"](total_steps=...)`` builds one."""
+
+
+def get_recipe(name):
+    """The builder registered under ``name`` in :data:`RECIPES`, with a clear error.
+
+    Example:
+        >>> get_recipe("default").__name__
+        'default_recipe'
+    """
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; valid choices: {list(RECIPES)}")
+    return RECIPES[name]
+
+
+def recipe_defaults(name):
+    """The keyword defaults of recipe ``name``, read from its signature.
+
+    Example:
+        >>> recipe_defaults("self_normalizing")["activation"]
+        'selu'
+    """
+    return {key: parameter.default
+            for key, parameter in inspect.signature(get_recipe(name)).parameters.items()}
+
+
+def _describe(defaults, recipe):
+    """The rows of the guidelines table, from one recipe's defaults."""
+    init = {"normal_1": "N(0, 1)", "he_normal": "He normal", "lecun_normal": "LeCun normal",
+            "glorot_uniform": "Glorot uniform"}.get(defaults["initializer"],
+                                                    str(defaults["initializer"]))
+    if recipe == "self_normalizing":
+        normalization = "none (self-normalising)"
+        dropout = "AlphaDropout" if defaults["dropout"] else "AlphaDropout if needed"
+        regularization = dropout
+    else:
+        bn = defaults.get("batch_norm")
+        normalization = f"Batch Normalization ({bn} the activation)" if bn else "none"
+        parts = []
+        if defaults.get("l2", 0):
+            parts.append(f"L2 ({defaults['l2']:g})")
+        if defaults.get("dropout", 0):
+            parts.append(f"dropout ({defaults['dropout']:g})")
+        regularization = ", ".join(parts) or (
+            "early stopping; L2 or dropout if needed" if "l2" in defaults else "none")
+    schedule = {None: "constant", "1cycle": "1cycle (momentum cycled)",
+                "cosine": "cosine decay"}[defaults["schedule"]]
+    scaling = defaults.get("scaling", "standard")
+    return {"initialization": init, "activation": str(defaults["activation"]).upper()
+            if defaults["activation"] in ("elu", "selu") else str(defaults["activation"]),
+            "normalization": normalization, "regularization": regularization,
+            "optimizer": f"{OPTIMIZER_NAMES.get(defaults['optimizer'], defaults['optimizer'])}"
+                         f", rate {defaults['learning_rate']:g}",
+            "schedule": schedule,
+            "input scaling": {"standard": "standardised", "unit": "[0, 1]"}[scaling],
+            "architecture": f"{defaults['depth']} x {defaults['width']} Dense"}
+
+
+def recipe_table(names=("default", "self_normalizing")):
+    """The guidelines table: one column per recipe, built from the recipes' defaults.
+
+    Example:
+        >>> recipe_table(["default"]).loc["activation", "default"]
+        'ELU'
+    """
+    import pandas as pd
+
+    if isinstance(names, str):
+        names = [names]
+    table = pd.DataFrame({name: _describe(recipe_defaults(name), name) for name in names})
+    table.index.name = "choice"
+    return table

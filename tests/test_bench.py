@@ -1,0 +1,198 @@
+"""Tests of companion.bench (time-to-accuracy benchmark) and the ``bench`` command."""
+
+import json
+import re
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from companion.__main__ import main
+from companion.bench import (BenchResult, format_table, RUN_COLUMNS, summarize_runs,
+                             SUMMARY_COLUMNS, time_to_accuracy)
+
+SMALL = {name: {"depth": 1, "width": 16} for name in ("naive", "default", "self_normalizing")}
+
+
+def _dataset(seed, *, noise=0.3, random_valid=False):
+    """Ten classes, each a bright 4x4 patch at its own place: easy to learn."""
+    rng = np.random.default_rng(seed)
+
+    def split(n, random_labels=False):
+        y = rng.integers(0, 10, size=n)
+        x = rng.normal(0.0, noise, size=(n, 28, 28)).astype("float32")
+        for i, label in enumerate(y):
+            x[i, 4 * (label // 5) + 8: 4 * (label // 5) + 12, 4 * (label % 5) + 2:
+              4 * (label % 5) + 6] += 2.0
+        if random_labels:
+            y = rng.integers(0, 10, size=n)
+        return x, y.astype("uint8")
+
+    x_train, y_train = split(320)
+    x_valid, y_valid = split(160, random_valid)
+    return types.SimpleNamespace(x_train=x_train, y_train=y_train, x_valid=x_valid,
+                                 y_valid=y_valid)
+
+
+@pytest.fixture(scope="module")
+def easy():
+    data = _dataset(0)
+    return {"unit": data, "standard": data}
+
+
+@pytest.fixture(scope="module")
+def reached(easy):
+    return time_to_accuracy(["default", "self_normalizing"], target=0.6, seeds=[0, 3],
+                            max_epochs=8, data=easy,
+                            recipe_kwargs={k: SMALL[k] for k in ("default", "self_normalizing")})
+
+
+@pytest.fixture(scope="module")
+def missed():
+    data = _dataset(1, random_valid=True)  # validation labels are noise: ~10% accuracy
+    return time_to_accuracy(["naive", "default"], target=0.9, seeds=2, max_epochs=3,
+                            data={"unit": data, "standard": data},
+                            recipe_kwargs={"naive": SMALL["naive"],
+                                           "default": SMALL["default"]})
+
+
+def test_runs_table_when_the_target_is_reached(reached):
+    runs = reached.runs
+    assert list(runs.columns) == list(RUN_COLUMNS)
+    assert runs[["seed", "configuration"]].values.tolist() == [
+        [0, "default"], [0, "self_normalizing"], [3, "default"], [3, "self_normalizing"]]
+    assert runs["reached"].all()
+    # stopped at the first epoch that reached the target, within the cap
+    assert (runs["epochs"] == runs["epochs_run"]).all()
+    assert (runs["epochs_run"] <= 8).all()
+    assert np.allclose(runs["seconds"], runs["seconds_run"])
+    assert (runs["best_val_accuracy"] >= 0.6).all()
+
+
+def test_never_reached_runs_are_kept_and_marked(missed):
+    runs = missed.runs
+    assert len(runs) == 4 and not runs["reached"].any()
+    assert runs["epochs"].isna().all() and runs["seconds"].isna().all()
+    assert (runs["epochs_run"] == 3).all()  # the cap
+    assert (runs["seconds_run"] > 0).all()
+    summary = missed.summary
+    assert summary["reached"].tolist() == [0, 0] and summary["runs"].tolist() == [2, 2]
+    assert summary["epochs_median"].tolist() == [3.0, 3.0]
+    assert "0/2" in missed.table() and ">=3 [3, 3]" in missed.table()
+
+
+@pytest.mark.parametrize("fixture", ["reached", "missed"])
+def test_summary_matches_numpy(fixture, request):
+    result = request.getfixturevalue(fixture)
+    assert list(result.summary.columns) == list(SUMMARY_COLUMNS)
+    for name, group in result.runs.groupby("configuration"):
+        ok = group["reached"].to_numpy()
+        seconds = np.where(ok, group["seconds"], group["seconds_run"])
+        epochs = np.where(ok, group["epochs"], group["epochs_run"])
+        row = result.summary.loc[name]
+        assert row["seconds_median"] == pytest.approx(np.median(seconds))
+        assert row["seconds_min"] == pytest.approx(seconds.min())
+        assert row["seconds_max"] == pytest.approx(seconds.max())
+        assert row["epochs_median"] == pytest.approx(np.median(epochs))
+        assert (row["epochs_min"], row["epochs_max"]) == (epochs.min(), epochs.max())
+        assert row["best_val_accuracy"] == pytest.approx(np.median(group["best_val_accuracy"]))
+
+
+def test_summary_of_a_mixed_table_by_hand():
+    runs = pd.DataFrame({"configuration": ["a", "a", "a", "b"], "seed": [0, 1, 2, 0],
+                         "reached": [True, False, True, True], "epochs": [2, np.nan, 4, 1],
+                         "seconds": [1.0, np.nan, 3.0, 0.5], "epochs_run": [2, 6, 4, 1],
+                         "seconds_run": [1.0, 5.0, 3.0, 0.5],
+                         "best_val_accuracy": [0.9, 0.7, 0.91, 0.95]})
+    summary = summarize_runs(runs)
+    assert summary.index.tolist() == ["a", "b"]
+    assert summary.loc["a"].tolist() == [3, 2, 4.0, 2.0, 6.0, 3.0, 1.0, 5.0, 0.9]
+    text = format_table(summary, target=0.85, max_epochs=6)
+    assert re.search(r"^a\s+2/3\s+>=4 \[2, 6\]\s+>=3\.0 \[1\.0, 5\.0\]", text, re.M), text
+    assert re.search(r"^b\s+1/1\s+1 \[1, 1\]\s+0\.5 \[0\.5, 0\.5\]", text, re.M), text
+    with pytest.raises(ValueError, match="lacks the columns"):
+        summarize_runs(runs.drop(columns="seconds_run"))
+
+
+def test_json_round_trip(missed, tmp_path):
+    path = tmp_path / "bench.json"
+    text = missed.to_json(path)
+    assert json.loads(path.read_text()) == json.loads(text)
+    back = BenchResult.from_json(path)
+    pd.testing.assert_frame_equal(back.runs, missed.runs, check_dtype=False)
+    pd.testing.assert_frame_equal(back.summary, missed.summary, check_dtype=False)
+    assert (back.target, back.max_epochs) == (0.9, 3)
+    assert back.settings == missed.settings
+    assert BenchResult.from_json(text).table() == missed.table()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"configs": ["fast"]}, "unknown recipe 'fast'"),
+    ({"configs": []}, "configs is empty"),
+    ({"configs": ["naive", "naive"]}, "must be distinct"),
+    ({"target": 1.5}, "target must be"),
+    ({"max_epochs": 0}, "max_epochs must be"),
+    ({"seeds": [1, 1]}, "seeds must be"),
+    ({"seeds": 0}, "seeds must be"),
+    ({"recipe_kwargs": {"other": {}}}, "not among configs"),
+    ({"data": {"unit": None}, "configs": ["default"]}, "no dataset for scaling 'standard'"),
+])
+def test_bad_arguments(kwargs, message):
+    arguments = {"configs": ["naive"], "target": 0.5, "seeds": 1, "max_epochs": 1,
+                 "data": {"unit": None, "standard": None}, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        time_to_accuracy(**arguments)
+
+
+def test_cli_bench_prints_a_table_and_writes_json(tmp_path, real_data_dir, monkeypatch,
+                                                  capsys):
+    monkeypatch.setenv("COMPANION_DATA_DIR", str(real_data_dir))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    path = tmp_path / "out.json"
+    assert main(["bench", "--configs", "naive", "default", "--seeds", "2", "--target",
+                 "0.99", "--max-epochs", "1", "--train-size", "64", "--json",
+                 str(path)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^naive\s+0/2\s+>=1 \[1, 1\]", out, re.M), out
+    assert re.search(r"^default\s+0/2\s+>=1 \[1, 1\]", out, re.M), out
+    saved = json.loads(path.read_text())
+    assert saved["settings"]["train_size"] == 64 and len(saved["runs"]) == 4
+    assert [row["configuration"] for row in saved["summary"]] == ["naive", "default"]
+
+
+def test_plot_time_to_accuracy_marks_misses_and_medians():
+    import matplotlib.pyplot as plt
+
+    from companion.plots import plot_time_to_accuracy
+
+    runs = pd.DataFrame({"configuration": ["a", "a", "a", "b", "b"],
+                         "reached": [True, False, True, True, True],
+                         "seconds": [1.0, np.nan, 3.0, 0.5, 0.7],
+                         "seconds_run": [1.0, 6.0, 3.0, 0.5, 0.7],
+                         "epochs": [1, np.nan, 2, 1, 1], "epochs_run": [1, 4, 2, 1, 1]})
+    fig = plot_time_to_accuracy(runs, target=0.8)
+    ax = fig.axes[0]
+    filled, hollow = ax.collections[0], ax.collections[1]  # configuration "a"
+    assert sorted(filled.get_offsets()[:, 1].tolist()) == [1.0, 3.0]
+    assert hollow.get_offsets()[:, 1].tolist() == [6.0]
+    medians = [c for c in ax.collections if c.get_label() == "median over seeds"
+               or type(c).__name__ == "LineCollection"]
+    assert [seg[0][1] for c in medians for seg in c.get_segments()] == [3.0, 0.6]
+    assert "0.8" in ax.get_ylabel()
+    plt.close(fig)
+    with pytest.raises(ValueError, match="unknown metric 'loss'"):
+        plot_time_to_accuracy(runs, metric="loss")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--configs", "fancy"], "unknown recipe 'fancy'; valid choices"),
+    (["--target", "1.5"], "target must be an accuracy in \\(0, 1\\], got 1.5"),
+])
+def test_cli_reports_bad_arguments_in_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--seeds", "1", "--max-epochs", "1", "--train-size", "64", *argv])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert re.search(message, err.splitlines()[-1])
