@@ -77,7 +77,10 @@ def open_page(browser, url):
     """A page loaded from ``url`` with its console errors collected in ``page.errors``."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.errors = []
-    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    # The location names the failing URL, which a console message alone does not (the
+    # browser's own /favicon.ico request raises no Playwright response event).
+    page.on("console", lambda m: m.type == "error" and page.errors.append(
+        f"{m.text} at {m.location.get('url') or 'unknown URL'}"))
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.on("response", lambda r: r.status >= 400
             and page.errors.append(f"HTTP {r.status} for {r.url}"))

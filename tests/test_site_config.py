@@ -51,3 +51,14 @@ def test_duplicate_inline_scripts_are_dropped():
     context = {"script_files": scripts}
     course_site.drop_duplicate_scripts(None, "page", "page.html", context, None)
     assert context["script_files"] == [scripts[0], scripts[1], scripts[3]]
+
+
+def test_root_favicon_is_a_real_icon(tmp_path):
+    from PIL import Image
+
+    favicon = pathlib.Path(__file__).resolve().parents[1] / "book" / "images" / "favicon.png"
+    target = course_site.write_root_favicon(favicon, tmp_path)
+    assert target == tmp_path / "favicon.ico"
+    with Image.open(target) as icon:
+        assert icon.format == "ICO"
+        assert (32, 32) in icon.info["sizes"]

@@ -6,12 +6,16 @@
 * One setting, ``repository.url`` in ``_config.yml``, switches the repository button
   and the Colab and Binder launch buttons on; while it is empty they are all off, so
   the site never shows a button that leads nowhere.
+* The favicon is also written to the site's root as ``favicon.ico``: the root
+  ``index.html`` that Jupyter Book writes is a bare redirect with no icon link, and
+  a browser that opens it asks for ``/favicon.ico`` (a 404 without this copy).
 """
 
 import pathlib
 import shutil
 
 import mathjax
+from PIL import Image
 
 MATHJAX_DIR = "mathjax"
 MATHJAX_ENTRY = "tex-chtml.js"
@@ -71,8 +75,26 @@ def _copy_mathjax(app, exception):
                     ignore=shutil.ignore_patterns(*UNUSED_BUNDLES))
 
 
+def write_root_favicon(favicon, outdir):
+    """Save the PNG ``favicon`` as ``outdir/favicon.ico`` (16 and 32 pixels)."""
+    target = pathlib.Path(outdir) / "favicon.ico"
+    with Image.open(favicon) as image:
+        image.save(target, format="ICO", sizes=[(16, 16), (32, 32)])
+    return target
+
+
+def _root_favicon(app, exception):
+    favicon = app.config.html_favicon
+    if exception is not None or app.builder.format != "html" or not favicon:
+        return
+    source = pathlib.Path(app.confdir) / favicon
+    if source.is_file():  # html_favicon may also be a URL, which needs no copy
+        write_root_favicon(source, app.outdir)
+
+
 def setup(app):
     app.connect("config-inited", _configure)
     app.connect("html-page-context", drop_duplicate_scripts)
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _root_favicon)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
