@@ -11,7 +11,7 @@ BOOK_FLAGS ?=
 # Jupyter Book's execution cache hashes only a notebook's code cells. A change to the
 # companion package or to the profile changes what the pages show, so either one
 # clears the cache (and Sphinx's record of which pages are up to date).
-EXECUTION_KEY = $(shell cat $(sort $(wildcard companion/*.py)) pyproject.toml | sha256sum | cut -c1-16)-$(PROFILE)
+EXECUTION_KEY = $(shell cat $(sort $(wildcard companion/*.py companion/*/*.py)) pyproject.toml | sha256sum | cut -c1-16)-$(PROFILE)
 KEY_FILE      := _build/.execution-key
 
 .PHONY: book test site-test setup data clean
@@ -24,7 +24,7 @@ book: setup
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
 
 test: setup
-	COMPANION_PROFILE=quick $(BIN)/python -m pytest tests book --nbval-lax -q
+	COMPANION_PROFILE=quick $(BIN)/python -m pytest tests companion book --nbval-lax -q
 
 # The built website in headless Chromium (after `make book`): every page, its
 # console, images, mathematics, internal links and search; screenshots in

@@ -2,16 +2,18 @@
 
 import argparse
 import platform
+import statistics
 import sys
+
+import numpy as np
+
+import companion
+from companion._quiet import keras, tf
+from companion.book import profiles, runtime
+from companion.lab import bench, data, models, training
 
 
 def _info(args):
-    import numpy as np
-
-    import companion
-    from companion import profiles, runtime
-    from companion._quiet import keras, tf
-
     print(f"companion   {companion.__version__}")
     print(f"python      {platform.python_version()}")
     print(f"tensorflow  {tf.__version__}")
@@ -25,8 +27,6 @@ def _info(args):
 
 
 def _data(args):
-    from companion import data
-
     try:
         directory = data.locate(args.data_dir)
     except data.DataError as err:
@@ -52,10 +52,6 @@ def _data(args):
 
 def _steps(args):
     """Median seconds per epoch of a small MLP for several steps_per_execution values."""
-    import statistics
-
-    from companion import data, models, runtime, training
-
     runtime.setup(seed=0)
     fashion = data.load_fashion_mnist(train_size=args.train_size)
     print(f"epoch of {args.train_size} images, 5x100 ReLU MLP, batch 32, "
@@ -75,8 +71,6 @@ def _steps(args):
 
 def _bench(args):
     """The time-to-accuracy benchmark of chapter 9: print its table, write its JSON."""
-    from companion import bench, runtime
-
     runtime.setup(seed=0, announce=False)
     result = bench.time_to_accuracy(args.configs, target=args.target, seeds=args.seeds,
                                     max_epochs=args.max_epochs, train_size=args.train_size,
@@ -104,7 +98,7 @@ def main(argv=None):
     steps.add_argument("--repeats", type=int, default=3)
     race = commands.add_parser("bench", help="time-to-accuracy benchmark of the chapter 9 recipes")
     race.add_argument("--configs", nargs="+", default=["naive", "default", "self_normalizing"],
-                      help="recipe names (companion.recipes.RECIPES)")
+                      help="recipe names (companion.lab.recipes.RECIPES)")
     race.add_argument("--seeds", type=int, default=3)
     race.add_argument("--target", type=float, default=0.85, help="validation accuracy to reach")
     race.add_argument("--max-epochs", type=int, default=10, help="epoch cap of every run")

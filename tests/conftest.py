@@ -105,3 +105,13 @@ def run_python(tmp_path):
                               capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def course_seed():
+    """Set the course seed (as ``cp.setup`` does) for one test, and restore it after."""
+    from companion.lab import seeding
+
+    before = seeding.course_seed()
+    yield seeding.set_course_seed
+    seeding.set_course_seed(before)

@@ -4,8 +4,10 @@ import pandas as pd
 import pytest
 from scipy.special import erf, erfc
 
-from companion import activations, diagnostics, plots
-from companion.models import build_mlp
+from companion.lab import activations
+from companion.tools import diagnostics
+from companion.book import plots
+from companion.lab.models import build_mlp
 
 Z = np.linspace(-4.0, 4.0, 801)
 Z = Z[np.abs(Z) > 1e-3]  # the ReLU family has no derivative at 0

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from companion.calibration import (calibration_summary, check_probabilities,
+from companion.tools.calibration import (calibration_summary, check_probabilities,
                                    expected_calibration_error, negative_log_likelihood,
                                    reliability_data)
 

@@ -84,7 +84,7 @@ def test_data_in_process_recompressed_file_is_still_ok(tmp_path, real_data_dir, 
 
 
 def test_data_in_process_nothing_found(tmp_path, monkeypatch, capsys):
-    from companion import data
+    from companion.lab import data
 
     monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "none")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from companion.clipping import clip_with_optimizer, cosine_similarity
+from companion.tools.clipping import clip_with_optimizer, cosine_similarity
 
 
 def test_clipvalue_clips_each_component():
@@ -65,7 +65,7 @@ def test_empty_gradients_are_rejected():
 def test_plot_clipped_gradients_draws_one_arrow_per_vector():
     import matplotlib.pyplot as plt
 
-    from companion.plots import plot_clipped_gradients
+    from companion.book.plots import plot_clipped_gradients
 
     fig = plot_clipped_gradients(np.array([0.9, 0.1]),
                                  {"clipvalue": np.array([0.5, 0.1]),

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import companion
-from companion import diagnostics
+from companion.tools import diagnostics
 
 # A 2-3-2 sigmoid network with hand-chosen weights: large enough that some hidden
 # outputs saturate, small enough that no probability is near 0 or 1.

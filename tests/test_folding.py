@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from companion import build_mlp
-from companion.folding import batch_norm_affine, count_batch_norm, fold_batch_norm
+from companion.tools.folding import batch_norm_affine, count_batch_norm, fold_batch_norm
 
 RNG = np.random.default_rng(0)
 
@@ -159,7 +159,7 @@ def test_batch_norm_affine_rejects_other_layers():
 
 
 def test_interleaved_inference_time_returns_one_run_per_round():
-    from companion.folding import interleaved_inference_time
+    from companion.tools.timing import interleaved_inference_time
 
     calls = []
 

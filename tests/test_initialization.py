@@ -1,4 +1,4 @@
-"""companion.initialization against formulas and against the weights Keras actually draws.
+"""companion.lab.initialization against formulas and against the weights Keras actually draws.
 
 Tolerance of the empirical checks: the sample variance of N independent draws has a
 relative standard deviation of sqrt((kurtosis - 1) / N), which is at most sqrt(2 / N)
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import companion
-from companion import initialization as ci
+from companion.lab import initialization as ci
 
 KERAS_CONSTANT = 0.87962566103423978  # what keras.initializers.VarianceScaling divides by
 BIG = (1000, 1000)  # 10**6 draws: see the module docstring for the tolerance

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from companion import build_mlp
-from companion.models import resolve_activation, resolve_initializer
+from companion.lab.models import resolve_activation, resolve_initializer
 
 
 def dense_kernels(model):

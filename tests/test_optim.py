@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from companion import optim
+from companion.tools import optim
 from companion._quiet import keras, tf
 
 K = keras.optimizers
@@ -207,36 +207,6 @@ def test_distance_to_minimum():
                                [5.0, 0.0])
 
 
-def test_bake_off_table(tiny_data):
-    opts = {"sgd": K.SGD(0.05), "adam": K.Adam(0.01)}
-    table, results = optim.bake_off(opts, tiny_data, epochs=3, target=0.5,
-                                    build=lambda: keras.Sequential(
-                                        [keras.Input((8,)), keras.layers.Dense(3, "softmax")]))
-    assert list(table.index) == ["sgd", "adam"]
-    assert set(results) == {"sgd", "adam"}
-    for name, result in results.items():
-        assert result.model.optimizer is opts[name]
-        row = table.loc[name]
-        assert row["final_val_accuracy"] == result.history["val_accuracy"].iloc[-1]
-        assert row["best_val_accuracy"] == result.history["val_accuracy"].max()
-        assert row["seconds_per_epoch"] == pytest.approx(result.seconds_per_epoch)
-        reached = result.time_to_target(0.5)
-        if reached["epochs"] is None:
-            assert np.isnan(row["epochs_to_target"])
-        else:
-            assert row["epochs_to_target"] == reached["epochs"]
-    assert table.loc["adam", "learning_rate"] == pytest.approx(0.01)
-
-
-def test_bake_off_validation(tiny_data):
-    with pytest.raises(ValueError, match="empty"):
-        optim.bake_off({}, tiny_data, epochs=1, target=0.5)
-    with pytest.raises(ValueError, match="target"):
-        optim.bake_off({"sgd": K.SGD()}, tiny_data, epochs=1, target=85)
-    with pytest.raises(ValueError, match="optimizers\\['x'\\]"):
-        optim.bake_off({"x": "sgd"}, tiny_data, epochs=1, target=0.5)
-
-
 def test_decay_versus_l2():
     table = optim.decay_versus_l2(scales=(10.0, 1.0, 0.01), steps=200, learning_rate=0.01,
                                   weight_decay=0.1)
@@ -267,7 +237,7 @@ def test_every_keras_optimizer_applies_weight_decay_like_adamw():
 def test_plot_trajectories_draws_one_line_per_optimizer():
     import matplotlib.pyplot as plt
 
-    from companion.plots import plot_trajectories
+    from companion.book.plots import plot_trajectories
 
     q, r = optim.ill_conditioned_quadratic(), optim.rosenbrock()
     paths = {q.name: {"a": np.zeros((3, 2)), "b": np.ones((3, 2))},
@@ -288,7 +258,7 @@ def test_plot_bake_off_panels_and_styles():
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from companion.plots import plot_bake_off
+    from companion.book.plots import plot_bake_off
 
     history = pd.DataFrame({"loss": [1.0, 0.5], "val_accuracy": [0.7, 0.8]}, index=[1, 2])
     import matplotlib as mpl

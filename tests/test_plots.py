@@ -1,13 +1,19 @@
+"""The chapter 7 figures: schedules drawn from the schedule objects, and the range test."""
+
+
 import keras
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+import types
 from matplotlib.figure import Figure
 
-from companion import plots
-from companion.training import TrainingResult
+from companion.book import plots
+from companion.lab.training import TrainingResult
+from companion.tools.calibration import reliability_data
+from companion.tools.schedules import OneCycleSchedule, RangeTestResult
 
 
 @pytest.fixture(autouse=True)
@@ -175,3 +181,201 @@ def test_plot_histories_bad_metric():
     with pytest.raises(ValueError) as info:
         plots.plot_histories({"a": _result([0.5])}, metric="val_acc")
     assert "'val_acc'" in str(info.value) and "val_accuracy" in str(info.value)
+
+
+def test_plot_schedules_draws_each_schedule_from_its_formula():
+    exponential = keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.1)
+    cycle = OneCycleSchedule(0.1, total_steps=200, warmup_fraction=0.5, annealing="linear")
+    fig = plots.plot_schedules({"exponential": exponential, "1cycle": cycle, "constant": 0.05},
+                               200)
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.lines] == ["exponential", "1cycle", "constant"]
+    np.testing.assert_array_equal(ax.lines[2].get_ydata(), np.full(200, 0.05))
+    x, y = ax.lines[0].get_data()
+    np.testing.assert_array_equal(x, np.arange(200))
+    np.testing.assert_allclose(y, 0.1 * 0.1 ** (np.arange(200) / 100), rtol=1e-5)
+    _, y = ax.lines[1].get_data()
+    assert y[100] == pytest.approx(0.1) and y[0] == pytest.approx(0.1 / 25)
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "step"
+
+
+def test_plot_schedules_in_epochs_with_momentum():
+    cycle = OneCycleSchedule(0.1, total_steps=300)
+    fig = plots.plot_schedules({"1cycle": cycle}, 300, steps_per_epoch=100, momentum=True,
+                               log=False)
+    left, right = fig.axes
+    x, _ = left.lines[0].get_data()
+    assert x[-1] == pytest.approx(2.99) and left.get_xlabel() == "epoch"
+    _, momentum = right.lines[0].get_data()
+    assert momentum[0] == pytest.approx(0.95) and momentum[90] == pytest.approx(0.85)
+    assert right.get_ylabel() == "momentum" and left.get_yscale() == "linear"
+
+
+def test_plot_schedules_rejects_bad_input():
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_schedules({}, 10)
+    exponential = keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.1)
+    with pytest.raises(ValueError, match="momentum"):
+        plots.plot_schedules({"exp": exponential}, 10, momentum=True)
+
+
+def test_plot_lr_range_test_marks_minimum_and_suggestion():
+    rates = np.logspace(-4, 0, 50)
+    loss = 2.0 - np.exp(-((np.log10(rates) + 1.5) ** 2))
+    loss[-1] = np.inf
+    history = pd.DataFrame({"learning_rate": rates, "loss": loss,
+                            "smoothed": np.where(np.isfinite(loss), loss, np.nan)})
+    result = RangeTestResult(history=history, min_loss_rate=rates[31], suggestion=rates[31] / 10,
+                             stopped_early=True, planned_steps=60)
+    fig = plots.plot_lr_range_test(result, title="range test")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_title() == "range test"
+    assert len(ax.lines) == 4
+    assert ax.lines[2].get_xdata()[0] == pytest.approx(rates[31])
+    assert ax.lines[3].get_xdata()[0] == pytest.approx(rates[31] / 10)
+    low, high = ax.get_ylim()
+    assert np.isfinite(high) and low < loss.min() < high
+
+
+def make_sweep(depth=4, seeds=(1,)):
+    """A hand-made sweep: 2 activations x 2 initializers, with a known ratio per cell."""
+    rows = []
+    for a, activation in enumerate(["tanh", "relu"]):
+        for i, initializer in enumerate(["A", "B"]):
+            for seed in seeds:
+                for layer in range(1, depth + 1):
+                    ratio = (10.0 * a + i + 1) * 0.5**layer
+                    if activation == "relu" and initializer == "B" and layer >= 3:
+                        ratio = np.inf  # an overflow
+                    rows.append({"activation": activation, "initializer": initializer,
+                                 "seed": seed, "width": 8, "layer": layer, "ratio": ratio})
+    return pd.DataFrame(rows)
+
+
+def test_heatmap_draws_ratios_row_by_row():
+    sweep = make_sweep()
+    fig = plots.plot_std_heatmap(sweep, vmin=1e-2, vmax=1e2, title="t")
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["tanh · A", "tanh · B", "relu · A", "relu · B"]
+    data = ax.images[0].get_array()
+    expected = np.array([[(10.0 * a + i + 1) * 0.5**layer for layer in range(1, 5)]
+                         for a in range(2) for i in range(2)])
+    np.testing.assert_allclose(data[:3], expected[:3])
+    np.testing.assert_allclose(data[3, :2], expected[3, :2])
+    assert np.ma.getmaskarray(data)[3, 2:].all()  # the overflowed cells are "bad" (black)
+    assert ax.images[0].norm.vmin == 1e-2 and ax.images[0].norm.vmax == 1e2
+    assert len(ax.lines) == 1  # one separator between the two activations
+    assert len(fig.axes) == 2 and ax.get_title() == "t"  # the plot and its colour bar
+
+
+def test_heatmap_dead_layer_is_below_scale_not_bad():
+    sweep = make_sweep()
+    sweep.loc[(sweep.activation == "tanh") & (sweep.initializer == "A"), "ratio"] = 0.0
+    data = plots.plot_std_heatmap(sweep).axes[0].images[0].get_array()
+    assert not np.ma.getmaskarray(data)[0].any() and (data[0] < 1e-2).all()
+
+
+def test_heatmap_errors():
+    with pytest.raises(ValueError, match="several networks"):
+        plots.plot_std_heatmap(make_sweep(seeds=(1, 2)))
+    with pytest.raises(ValueError, match="lacks"):
+        plots.plot_std_heatmap(make_sweep().drop(columns="ratio"))
+    with pytest.raises(ValueError, match="vmin"):
+        plots.plot_std_heatmap(make_sweep(), vmin=1.0, vmax=0.5)
+
+
+def test_line_plots_one_panel_per_value():
+    sweep = make_sweep()
+    fig = plots.plot_std_ratios(sweep, band=(0.5, 2.0), ylim=(1e-3, 1e3))
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["activation = tanh", "activation = relu"]
+    tanh, relu = axes
+    assert [line.get_label() for line in tanh.lines] == ["A", "B"]
+    x, y = tanh.lines[1].get_data()
+    np.testing.assert_array_equal(x, [1, 2, 3, 4])
+    np.testing.assert_allclose(y, 2 * 0.5 ** np.arange(1, 5))
+    _, overflowed = relu.lines[1].get_data()
+    assert np.isnan(overflowed[2:]).all() and np.isfinite(overflowed[:2]).all()
+    assert tanh.get_yscale() == "log" and tanh.get_ylim() == pytest.approx((1e-3, 1e3))
+    assert len(tanh.patches) == 1  # the shaded band
+    assert tanh.lines[0].get_linestyle() != tanh.lines[1].get_linestyle()
+
+
+def test_line_plots_other_grouping_and_hidden_spare_axis():
+    sweep = make_sweep(seeds=(1, 2, 3))
+    sweep = sweep[(sweep.activation == "relu") & (sweep.initializer == "A")]
+    fig = plots.plot_std_ratios(sweep, panel="seed", line="initializer", band=None,
+                                legend=False, title="spread")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == 4 and len(visible) == 3  # 2 x 2 grid, one spare
+    assert all(not ax.patches for ax in visible)
+    assert visible[0].get_legend() is None
+    assert fig._suptitle.get_text() == "spread"
+
+
+def test_line_plots_errors():
+    with pytest.raises(ValueError, match="unknown column"):
+        plots.plot_std_ratios(make_sweep(), panel="depth")
+    with pytest.raises(ValueError, match="several networks"):
+        plots.plot_std_ratios(make_sweep(seeds=(1, 2)))
+
+
+def fake_result(losses, val_losses):
+    history = pd.DataFrame({"loss": losses, "val_loss": val_losses},
+                           index=pd.RangeIndex(1, len(losses) + 1, name="epoch"))
+    return types.SimpleNamespace(history=history)
+
+
+def test_learning_curves_draw_two_lines_per_run_and_the_marks():
+    runs = {"a": fake_result([1.0, 0.5, 0.3], [1.1, 0.9, 1.0]),
+            "b": fake_result([1.0, 0.7, 0.6], [1.0, 0.8, 0.7])}
+    fig = plots.plot_learning_curves(runs, "loss", marks={"a": 2})
+    ax = fig.axes[0]
+    solid = [line for line in ax.lines if line.get_linestyle() == "-"]
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(solid) == 2 and len(dashed) == 2
+    np.testing.assert_allclose(dashed[0].get_ydata(), [1.0, 0.5, 0.3])
+    marks = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert len(marks) == 1 and marks[0].get_xdata()[0] == 2
+
+
+def test_learning_curves_reject_a_missing_metric():
+    with pytest.raises(ValueError, match="no metric .accuracy."):
+        plots.plot_learning_curves({"a": fake_result([1.0], [1.0])}, "accuracy")
+
+
+def test_reliability_diagram_plots_the_non_empty_bins():
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
+    table = reliability_data(probs, [0, 1, 1, 0], n_bins=5)
+    fig = plots.plot_reliability({"model": table})
+    top = fig.axes[0]
+    line = top.lines[1]  # after the diagonal
+    full = table[table["count"] > 0]
+    np.testing.assert_allclose(line.get_xdata(), full["confidence"])
+    np.testing.assert_allclose(line.get_ydata(), full["accuracy"])
+
+
+def test_reliability_diagram_rejects_other_tables():
+    with pytest.raises(ValueError, match="lacks columns"):
+        plots.plot_reliability({"model": pd.DataFrame({"count": [1]})})
+
+
+def test_uncertain_examples_one_column_per_index():
+    rng = np.random.default_rng(0)
+    images = rng.random((5, 28, 28))
+    mean = np.full((5, 10), 0.1)
+    fig = plots.plot_uncertain_examples(images, mean, np.zeros((5, 10)),
+                                        np.arange(5), [0, 3])
+    assert len(fig.axes) == 4
+    with pytest.raises(ValueError, match="indices"):
+        plots.plot_uncertain_examples(images, mean, mean, np.arange(5), [])
+
+
+def test_image_grid_shape():
+    fig = plots.plot_image_grid(np.zeros((2, 3, 28, 28, 1)), row_labels=["a", "b"])
+    assert len(fig.axes) == 6
+    with pytest.raises(ValueError, match="rows, columns"):
+        plots.plot_image_grid(np.zeros((28, 28)))

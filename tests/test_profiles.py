@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from companion import profiles
+from companion.book import profiles
 
 ENV = "COMPANION_PROFILE"
 

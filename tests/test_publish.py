@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import companion
-from companion import publish
+from companion.book import publish
 
 
 def test_glue_returns_the_value_and_prints_nothing(capsys):

@@ -1,13 +1,13 @@
-"""Tests of companion.recipes: the guidelines tables as model builders."""
+"""Tests of companion.lab.recipes: the guidelines tables as model builders."""
 
 import numpy as np
 import pytest
 
 from companion._quiet import keras
-from companion import recipes
-from companion.recipes import (default_recipe, naive_recipe, RECIPES, recipe_defaults,
+from companion.lab import recipes
+from companion.lab.recipes import (default_recipe, naive_recipe, RECIPES, recipe_defaults,
                                recipe_table, self_normalizing_recipe)
-from companion.schedules import OneCycleSchedule
+from companion.tools.schedules import OneCycleSchedule
 
 
 def _dense(model):

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import companion
-from companion import runtime
+from companion.book import runtime
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +114,7 @@ SPLIT_SCRIPT = textwrap.dedent("""
     import json
     import numpy as np
     import companion
-    from companion import runtime
+    from companion.book import runtime
 
     runtime.split_cpu(2)
     companion.setup(seed=1, announce=False)

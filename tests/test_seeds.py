@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection, PathCollection
 
-from companion.plots import plot_seed_points
-from companion.seeds import paired_differences, run_seeds, seed_summary, summarize, verdict
+from companion.book.plots import plot_seed_points
+from companion.lab.seeds import paired_differences, run_seeds, seed_summary, summarize, verdict
 
 
 def test_summarize_matches_numpy_and_a_t_table():
@@ -68,10 +68,11 @@ def test_run_seeds_runs_every_configuration_per_seed_with_that_seed():
     pd.testing.assert_frame_equal(table, again)
 
 
-def test_run_seeds_accepts_a_count_and_numbers():
+def test_run_seeds_derives_a_count_of_seeds_from_the_course_seed(course_seed):
+    course_seed(10)
     table = run_seeds({"x": lambda seed: 2.0 * seed}, seeds=3)
-    assert table["seed"].tolist() == [0, 1, 2]
-    assert table["value"].tolist() == [0.0, 2.0, 4.0]
+    assert table["seed"].tolist() == [10, 11, 12]
+    assert table["value"].tolist() == [20.0, 22.0, 24.0]
 
 
 @pytest.mark.parametrize("seeds", [[], [1, 1], [-1], [0.5], 0])

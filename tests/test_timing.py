@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from companion.timing import Timing, inference_time, time_call
+from companion.tools.timing import Timing, inference_time, time_call
 
 
 def test_timing_statistics_are_the_median_and_range():

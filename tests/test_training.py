@@ -1,4 +1,4 @@
-import ast
+import math
 
 import keras
 import numpy as np
@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import companion
-from companion import training
-from companion.training import StopAtTarget, TrainingResult
+from companion.lab import training
+from companion.lab.training import TrainingResult, target_table
 
 
 def small_model():
@@ -75,14 +75,6 @@ def test_evaluate_false_gives_empty_test(tiny_data):
     assert len(result.history) == 1
 
 
-def test_learning_rate_reaches_the_optimizer(tiny_data):
-    result = companion.train(small_model(), tiny_data, epochs=1, optimizer="adam",
-                             learning_rate=0.0123, evaluate=False)
-    optimizer = result.model.optimizer
-    assert isinstance(optimizer, keras.optimizers.Adam)
-    assert float(optimizer.learning_rate) == pytest.approx(0.0123, rel=1e-6)
-
-
 @pytest.mark.parametrize("kwargs", [
     {"epochs": 0}, {"epochs": 1.0}, {"epochs": True},
     {"epochs": 1, "batch_size": 0}, {"epochs": 1, "batch_size": 8.0},
@@ -90,54 +82,6 @@ def test_learning_rate_reaches_the_optimizer(tiny_data):
 def test_bad_train_arguments(tiny_data, kwargs):
     with pytest.raises(ValueError):
         companion.train(small_model(), tiny_data, **kwargs)
-
-
-@pytest.mark.parametrize("name, cls", [
-    ("sgd", keras.optimizers.SGD), ("adam", keras.optimizers.Adam),
-    ("rmsprop", keras.optimizers.RMSprop), ("SGD", keras.optimizers.SGD),
-])
-def test_make_optimizer_by_name_sets_learning_rate(name, cls):
-    optimizer = training.make_optimizer(name, learning_rate=0.25)
-    assert isinstance(optimizer, cls)
-    assert float(optimizer.learning_rate) == pytest.approx(0.25)
-
-
-def test_make_optimizer_default_learning_rate():
-    assert float(training.make_optimizer("sgd").learning_rate) == pytest.approx(
-        float(keras.optimizers.SGD().learning_rate))
-
-
-def test_make_optimizer_instance_passes_through():
-    optimizer = keras.optimizers.Adam(learning_rate=0.5)
-    assert training.make_optimizer(optimizer) is optimizer
-
-
-def test_make_optimizer_instance_with_learning_rate_raises():
-    with pytest.raises(ValueError, match="learning_rate"):
-        training.make_optimizer(keras.optimizers.SGD(), learning_rate=0.1)
-
-
-def _advertised_choices():
-    with pytest.raises(ValueError) as info:
-        training.make_optimizer("nosuchopt")
-    message = str(info.value)
-    assert "'nosuchopt'" in message
-    return ast.literal_eval(message.split("valid choices:", 1)[1].strip())
-
-
-def test_unknown_optimizer_lists_choices():
-    choices = _advertised_choices()
-    assert {"sgd", "adam", "rmsprop"} <= set(choices)
-
-
-def test_every_advertised_optimizer_can_be_built():
-    failures = {}
-    for choice in _advertised_choices():
-        try:
-            training.make_optimizer(choice)
-        except Exception as err:  # noqa: BLE001 - report any failure
-            failures[choice] = type(err).__name__
-    assert failures == {}
 
 
 def test_compare_same_builder_same_seed_is_identical(tiny_data):
@@ -202,26 +146,85 @@ def test_time_to_target_rejects_unknown_monitor_and_mode():
         result.time_to_target(0.5, mode="up")
 
 
-def test_stop_at_target_stops_after_the_epoch_that_reaches_it():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(256, 4)).astype("float32")
-    y = (x[:, 0] > 0).astype("int32")
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    stop = StopAtTarget(0.9, monitor="accuracy")
-    history = model.fit(x, y, epochs=50, batch_size=32, callbacks=[stop], verbose=0).history
-    accuracies = history["accuracy"]
-    assert stop.reached_epoch == len(accuracies) < 50
-    assert accuracies[-1] >= 0.9 and all(a < 0.9 for a in accuracies[:-1])
+def run(accuracies, seconds):
+    history = pd.DataFrame({"val_accuracy": accuracies, "seconds": seconds},
+                           index=pd.RangeIndex(1, len(accuracies) + 1, name="epoch"))
+    return TrainingResult(model=None, history=history, test={})
 
 
-def test_stop_at_target_names_a_metric_the_fit_does_not_log():
-    x = np.zeros((8, 2), dtype="float32")
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(ValueError, match="val_accuracy.*logged: \\['loss'\\]"):
-        model.fit(x, x[:, :1], epochs=1, callbacks=[StopAtTarget(0.5)], verbose=0)
-    with pytest.raises(ValueError, match="'sideways'"):
-        StopAtTarget(0.5, mode="sideways")
+def test_target_table_counts_epochs_and_medians_seconds():
+    table = target_table({
+        "fast": [run([0.5, 0.8, 0.9], [9.0, 2.0, 2.2]),
+                 run([0.85, 0.9, 0.9], [8.0, 2.4, 2.6])],
+        "slow": run([0.1, 0.2, 0.3, 0.5], [5.0, 1.0, 1.1, 1.2])}, 0.8)
+    fast, slow = table.loc["fast"], table.loc["slow"]
+    assert fast["runs"] == 2 and fast["reached"] == 2
+    assert fast["epochs_to_target"] == 1.5           # median of 2 and 1
+    assert fast["seconds_per_epoch"] == pytest.approx(2.3)  # median of 2, 2.2, 2.4, 2.6
+    assert fast["max_epochs"] == 3
+    assert slow["reached"] == 0 and math.isinf(slow["epochs_to_target"])
+    assert slow["seconds_per_epoch"] == pytest.approx(1.1)   # first epoch left out
+    assert slow["max_epochs"] == 4
+
+
+def test_target_table_median_over_seeds_counts_unreached_as_infinite():
+    table = target_table({"mixed": [run([0.9, 0.9], [1, 1]), run([0.1, 0.9], [1, 1]),
+                                    run([0.1, 0.1], [1, 1])]}, 0.8)
+    assert table.loc["mixed", "epochs_to_target"] == 2.0  # median of 1, 2, inf
+    assert table.loc["mixed", "reached"] == 2
+
+
+def test_target_table_skip_first_false_and_min_mode():
+    table = target_table({"a": run([0.5, 0.3], [4.0, 1.0])}, 0.4, mode="min",
+                         skip_first=False)
+    assert table.loc["a", "epochs_to_target"] == 2.0
+    assert table.loc["a", "seconds_per_epoch"] == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("results, match", [
+    ({}, "results is empty"),
+    ({"x": []}, r"results\['x'\] must be"),
+    ({"x": ["not a result"]}, r"results\['x'\] must be"),
+    ({"x": run([0.9], [1.0])}, "no epoch left to time"),
+])
+def test_target_table_rejects_bad_input(results, match):
+    with pytest.raises(ValueError, match=match):
+        target_table(results, 0.5)
+
+
+def test_target_table_rejects_unknown_monitor():
+    with pytest.raises(ValueError, match="unknown monitor 'val_auc'"):
+        target_table({"a": run([0.5, 0.6], [1, 1])}, 0.5, monitor="val_auc")
+
+
+def test_epoch_seconds_times_each_model_once_per_round(tiny_data):
+    import keras
+
+    from companion import build_mlp, train
+    from companion.lab.training import epoch_seconds
+
+    models = {}
+    for name in ("a", "b"):
+        models[name] = build_mlp(depth=1, width=8, example_shape=(8,), n_classes=3)
+        train(models[name], tiny_data, epochs=1, evaluate=False)
+    before = models["a"].get_layer("hidden_1").kernel.numpy().copy()
+    timings = epoch_seconds(models, tiny_data, rounds=2)
+    assert set(timings) == {"a", "b"}
+    assert all(len(t.runs) == 2 and min(t.runs) > 0 for t in timings.values())
+    after = models["a"].get_layer("hidden_1").kernel.numpy()
+    assert abs(after - before).max() > 0  # the models went on training
+    with pytest.raises(ValueError, match="rounds must be an integer >= 1"):
+        epoch_seconds(models, tiny_data, rounds=0)
+    with pytest.raises(ValueError, match=r"models\['c'\] must be a compiled"):
+        epoch_seconds({"c": keras.Sequential([keras.Input((8,)), keras.layers.Dense(3)])},
+                      tiny_data)
+    with pytest.raises(ValueError, match="models is empty"):
+        epoch_seconds({}, tiny_data)
+
+
+def test_learning_rate_reaches_the_optimizer(tiny_data):
+    result = companion.train(small_model(), tiny_data, epochs=1, optimizer="adam",
+                             learning_rate=0.0123, evaluate=False)
+    optimizer = result.model.optimizer
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    assert float(optimizer.learning_rate) == pytest.approx(0.0123, rel=1e-6)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from companion._quiet import keras
-from companion.models import build_autoencoder, build_mlp
-from companion.transfer import (clone_with_weights, fine_tune, max_weight_change, replace_head,
+from companion.lab.models import build_autoencoder, build_mlp
+from companion.lab.transfer import (clone_with_weights, fine_tune, max_weight_change, replace_head,
                                 rotation_task, set_trainable, trainable_table)
 
 
@@ -214,7 +214,7 @@ def test_autoencoder_rejects_bad_sizes():
 
 
 def test_evaluate_eagerly_matches_keras_evaluate(tiny_data):
-    from companion.transfer import evaluate_eagerly
+    from companion.lab.transfer import evaluate_eagerly
 
     model = small_model()
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",

@@ -5,8 +5,8 @@ import pytest
 
 import companion as cp
 from companion._quiet import keras
-from companion.layers import MCAlphaDropout, MCDropout
-from companion.uncertainty import mc_dropout_model, mc_predict, mc_samples
+from companion.tools.layers import MCAlphaDropout, MCDropout
+from companion.tools.uncertainty import mc_dropout_model, mc_predict, mc_samples
 
 
 def linear_dropout_model(weights, bias, rate):

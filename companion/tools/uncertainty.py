@@ -6,7 +6,7 @@ answers is usually a better prediction than the single answer of the full
 network, and their spread says how sure the network is (Gal and Ghahramani,
 2016). Nothing needs retraining: :func:`mc_dropout_model` copies a trained
 model, replacing each ``Dropout`` and ``AlphaDropout`` layer by an always-on twin
-(:class:`companion.layers.MCDropout`, :class:`companion.layers.MCAlphaDropout`),
+(:class:`companion.tools.layers.MCDropout`, :class:`companion.tools.layers.MCAlphaDropout`),
 while every other layer, batch normalisation included, stays in inference mode.
 :func:`mc_predict` then draws the samples in large vectorised batches.
 """
@@ -14,7 +14,7 @@ while every other layer, batch normalisation included, stays in inference mode.
 import numpy as np
 
 from companion._quiet import keras, tf
-from companion.layers import MCAlphaDropout, MCDropout
+from companion.tools.layers import MCAlphaDropout, MCDropout
 
 MC_LAYERS = (MCDropout, MCAlphaDropout)
 DEFAULT_BATCH_SIZE = 16_384
@@ -38,9 +38,9 @@ def _mc_twin(layer):
 def mc_dropout_model(model):
     """A copy of ``model`` whose dropout layers stay on at prediction time.
 
-    Every ``keras.layers.Dropout`` becomes an :class:`~companion.layers.MCDropout`
+    Every ``keras.layers.Dropout`` becomes an :class:`~companion.tools.layers.MCDropout`
     and every ``keras.layers.AlphaDropout`` an
-    :class:`~companion.layers.MCAlphaDropout` with the same rate; the other layers
+    :class:`~companion.tools.layers.MCAlphaDropout` with the same rate; the other layers
     are copied unchanged, models nested inside ``model`` are copied the same way,
     and all weights (batch-norm statistics included) are copied over. The original model is left as it was. Calling the copy, even
     with ``training=False``, draws fresh dropout masks, while batch normalisation
@@ -54,7 +54,7 @@ def mc_dropout_model(model):
         The new model (uncompiled).
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> net = mc_dropout_model(build_mlp(depth=1, width=8, dropout=0.5))
         >>> [type(layer).__name__ for layer in net.layers]
         ['Flatten', 'Dense', 'MCDropout', 'Dense']
@@ -155,7 +155,7 @@ def mc_samples(model, x, *, n_samples=100, batch_size=DEFAULT_BATCH_SIZE):
         :func:`mc_predict`, which keeps only their mean and spread.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> net = build_mlp(depth=1, width=8, dropout=0.5, example_shape=(4,))
         >>> mc_samples(net, np.ones((3, 4)), n_samples=5).shape
         (5, 3, 10)
@@ -199,7 +199,7 @@ def mc_predict(model, x, *, n_samples=100, batch_size=DEFAULT_BATCH_SIZE):
         by ``n_samples``). For a softmax output, ``mean`` holds probabilities.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> net = build_mlp(depth=1, width=8, dropout=0.5, example_shape=(4,))
         >>> mean, std = mc_predict(net, np.ones((3, 4)), n_samples=20)
         >>> mean.shape, bool(np.allclose(mean.sum(axis=1), 1))

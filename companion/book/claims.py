@@ -53,7 +53,7 @@ def claim(statement, measured, *, at_least=None, at_most=None, holds=None):
 
     Example:
         >>> claim("gradient ratio exceeds 1000", 2.5e4, at_least=1000)
-        verified: gradient ratio exceeds 1000 (measured 2.5e+04; required >= 1e+03)
+        verified: gradient ratio exceeds 1000 (measured 2.5e+04; required >= 1,000)
         >>> claim("two runs agree", "max difference 0.0", holds=True)
         verified: two runs agree (max difference 0.0)
     """

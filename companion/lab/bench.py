@@ -4,7 +4,7 @@ Final accuracy after a fixed number of epochs hides how long a user waits. A
 time-to-accuracy benchmark asks instead: starting from scratch, after how many
 epochs and how many wall-clock seconds does the validation accuracy first
 reach a target? :func:`time_to_accuracy` trains every configuration of
-:data:`companion.recipes.RECIPES` once per seed, seeds interleaved so that a
+:data:`companion.lab.recipes.RECIPES` once per seed, seeds interleaved so that a
 drift in the machine's load hits all configurations alike, stops each run at
 the target (:class:`~companion.StopAtTarget`) or at an epoch cap, and
 tabulates the runs. A run that never reached the target is kept and marked:
@@ -13,18 +13,19 @@ its elapsed time, up to the cap, is a lower bound on its time to target.
 
 import dataclasses
 import json
-import numbers
 import pathlib
 
 import numpy as np
 import pandas as pd
 
-from companion._quiet import keras
-from companion.recipes import get_recipe, recipe_defaults
-from companion.training import EpochTimer, StopAtTarget, TrainingResult
+from companion.lab.data import load_fashion_mnist
+from companion.lab.recipes import get_recipe, recipe_defaults
+from companion.lab.seeding import reseed, seed_list
+from companion.lab.training import train
+from companion.tools.checks import check_int, check_real
 
 RUN_COLUMNS = ("configuration", "seed", "reached", "epochs", "seconds", "epochs_run",
-               "seconds_run", "best_val_accuracy")
+               "seconds_run", "epochs_counted", "seconds_counted", "best_val_accuracy")
 SUMMARY_COLUMNS = ("runs", "reached", "epochs_median", "epochs_min", "epochs_max",
                    "seconds_median", "seconds_min", "seconds_max", "best_val_accuracy")
 
@@ -37,7 +38,10 @@ class BenchResult:
         runs: one row per (seed, configuration), columns :data:`RUN_COLUMNS`:
             ``reached`` (bool), ``epochs`` and ``seconds`` to the target (NaN
             when not reached), ``epochs_run`` and ``seconds_run`` (what the run
-            took in all) and the best validation accuracy seen.
+            took in all), ``epochs_counted`` and ``seconds_counted`` (to the
+            target, or, for a run that missed it, what it took up to the cap: a
+            lower bound, the one rule by which every table and figure counts a
+            miss) and the best validation accuracy seen.
         summary: :func:`summarize_runs` of ``runs``.
         target: the validation accuracy to reach.
         max_epochs: the epoch cap.
@@ -81,14 +85,8 @@ class BenchResult:
         return format_table(self.summary, target=self.target, max_epochs=self.max_epochs)
 
 
-def _count(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def run_once(builder, data, *, target, max_epochs, batch_size=32, **recipe_kwargs):
-    """Train one fresh recipe until validation accuracy reaches ``target`` or ``max_epochs``.
+def run_once(builder, data, *, max_epochs, target=None, batch_size=32, **recipe_kwargs):
+    """Train one fresh recipe for ``max_epochs``, or until validation accuracy reaches ``target``.
 
     The recipe's schedule is laid out over ``max_epochs`` epochs, the longest
     the run may last.
@@ -104,15 +102,8 @@ def run_once(builder, data, *, target, max_epochs, batch_size=32, **recipe_kwarg
     """
     steps_per_epoch = -(-len(data.x_train) // batch_size)
     recipe = builder(total_steps=max(2, max_epochs * steps_per_epoch), **recipe_kwargs)
-    timer, stop = EpochTimer(), StopAtTarget(target)
-    fitted = recipe.model.fit(data.x_train, data.y_train,
-                              validation_data=(data.x_valid, data.y_valid),
-                              epochs=max_epochs, batch_size=batch_size,
-                              callbacks=[timer, stop], verbose=0)
-    history = pd.DataFrame(fitted.history)
-    history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
-    history["seconds"] = timer.seconds
-    return recipe, TrainingResult(model=recipe.model, history=history, test={})
+    return recipe, train(recipe.model, data, epochs=max_epochs, batch_size=batch_size,
+                         target=target, compile=False, evaluate=False)
 
 
 def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target, seeds=3,
@@ -127,9 +118,10 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
     first epoch's graph tracing included: what a user waits.
 
     Args:
-        configs: recipe names, keys of :data:`companion.recipes.RECIPES`.
+        configs: recipe names, keys of :data:`companion.lab.recipes.RECIPES`.
         target: the validation accuracy to reach, in (0, 1].
-        seeds: a count ``n`` (seeds ``0 .. n-1``) or a list of distinct seeds.
+        seeds: a count ``n`` (the seed of :func:`companion.setup` and the
+            ``n - 1`` after it) or a list of distinct seeds.
         max_epochs: the epoch cap, >= 1.
         train_size: training images of Fashion-MNIST (all when ``None``).
         data: instead of loading Fashion-MNIST, a mapping from a scaling
@@ -153,17 +145,10 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
     builders = {name: get_recipe(name) for name in configs}
     if len(set(configs)) != len(configs):
         raise ValueError(f"configs must be distinct, got {configs}")
-    if isinstance(target, bool) or not isinstance(target, numbers.Real) or not 0 < target <= 1:
-        raise ValueError(f"target must be an accuracy in (0, 1], got {target!r}")
-    _count("max_epochs", max_epochs)
-    _count("batch_size", batch_size)
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        seeds = list(range(_count("seeds", seeds)))
-    seeds = list(seeds)
-    if not seeds or len(set(seeds)) != len(seeds) or any(
-            isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in seeds):
-        raise ValueError(f"seeds must be a count >= 1 or distinct non-negative integers, "
-                         f"got {seeds!r}")
+    target = check_real("target", target, low=0, high=1, closed="right")
+    check_int("max_epochs", max_epochs, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
+    seeds = seed_list(seeds)
     recipe_kwargs = dict(recipe_kwargs or {})
     unknown = sorted(set(recipe_kwargs) - set(configs))
     if unknown:
@@ -175,7 +160,6 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
             if data is not None:
                 raise ValueError(f"data has no dataset for scaling {scaling!r}; "
                                  f"it has {sorted(datasets)}")
-            from companion.data import load_fashion_mnist
             datasets[scaling] = load_fashion_mnist(scaling=scaling, train_size=train_size)
         return datasets[scaling]
 
@@ -184,17 +168,20 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
         for name, builder in builders.items():
             scaling = recipe_kwargs.get(name, {}).get(
                 "scaling", recipe_defaults(name).get("scaling", "standard"))
-            keras.utils.set_random_seed(int(seed))
+            reseed(seed)
             _, result = run_once(builder, dataset(scaling), target=target,
                                  max_epochs=max_epochs, batch_size=batch_size,
                                  **recipe_kwargs.get(name, {}))
             hit = result.time_to_target(target)
             reached = hit["epochs"] is not None
-            rows.append({"configuration": name, "seed": int(seed), "reached": reached,
+            epochs_run = int(len(result.history))
+            seconds_run = float(result.history["seconds"].sum())
+            rows.append({"configuration": name, "seed": seed, "reached": reached,
                          "epochs": float(hit["epochs"]) if reached else np.nan,
                          "seconds": hit["seconds"] if reached else np.nan,
-                         "epochs_run": int(len(result.history)),
-                         "seconds_run": float(result.history["seconds"].sum()),
+                         "epochs_run": epochs_run, "seconds_run": seconds_run,
+                         "epochs_counted": float(hit["epochs"] if reached else epochs_run),
+                         "seconds_counted": hit["seconds"] if reached else seconds_run,
                          "best_val_accuracy": float(result.history["val_accuracy"].max())})
     runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
     some = next(iter(datasets.values()))
@@ -209,7 +196,7 @@ def summarize_runs(runs):
     """Median and range over seeds of the epochs and seconds to target, per configuration.
 
     A run that never reached the target counts with what it took in all
-    (``epochs_run``, ``seconds_run``): a lower bound on its time to target,
+    (``epochs_counted``, ``seconds_counted``): a lower bound on its time to target,
     so a configuration that misses the target never looks faster than it
     is. The column ``reached`` says how many of the ``runs`` did reach it;
     read the other columns as lower bounds when it is below ``runs``.
@@ -223,7 +210,8 @@ def summarize_runs(runs):
         >>> runs = pd.DataFrame({"configuration": ["a", "a"], "seed": [0, 1],
         ...     "reached": [True, False], "epochs": [2.0, np.nan],
         ...     "seconds": [1.5, np.nan], "epochs_run": [2, 5],
-        ...     "seconds_run": [1.5, 4.0], "best_val_accuracy": [0.9, 0.7]})
+        ...     "seconds_run": [1.5, 4.0], "epochs_counted": [2.0, 5.0],
+        ...     "seconds_counted": [1.5, 4.0], "best_val_accuracy": [0.9, 0.7]})
         >>> summarize_runs(runs).loc["a", ["seconds_median", "seconds_max"]].tolist()
         [2.75, 4.0]
     """
@@ -233,8 +221,8 @@ def summarize_runs(runs):
     rows = {}
     for name, group in runs.groupby("configuration", sort=False):
         reached = group["reached"].astype(bool)
-        epochs = np.where(reached, group["epochs"], group["epochs_run"]).astype(float)
-        seconds = np.where(reached, group["seconds"], group["seconds_run"]).astype(float)
+        epochs = group["epochs_counted"].to_numpy(dtype=float)
+        seconds = group["seconds_counted"].to_numpy(dtype=float)
         rows[name] = {"runs": int(len(group)), "reached": int(reached.sum()),
                       "epochs_median": float(np.median(epochs)),
                       "epochs_min": float(epochs.min()), "epochs_max": float(epochs.max()),

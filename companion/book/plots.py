@@ -4,58 +4,10 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from companion._quiet import tf
-from companion.models import resolve_activation
-
-STYLE = {
-    "figure.figsize": (7.0, 3.6),
-    "figure.dpi": 110,
-    "savefig.dpi": 200,
-    "figure.constrained_layout.use": True,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "legend.fontsize": 9,
-    "legend.frameon": False,
-    "lines.linewidth": 1.8,
-    "axes.prop_cycle": mpl.cycler(color=["#1f77b4", "#d62728", "#2ca02c", "#9467bd",
-                                         "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]),
-}
-
-
-def use_book_style():
-    """Apply the book's Matplotlib settings (called by :func:`companion.setup`).
-
-    In a notebook, figures are also rendered at twice their pixel density
-    ("retina"), so they stay sharp on high-DPI screens and in the website.
-    """
-    mpl.rcParams.update(STYLE)
-    try:
-        from IPython import get_ipython
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-    except ImportError:  # a plain Python process: nothing is displayed inline
-        return
-    if get_ipython() is not None:
-        set_matplotlib_formats("retina")
-
-
-def activation_and_derivative(activation, x):
-    """Values of ``activation`` and of its derivative at ``x``, the derivative by ``tf.GradientTape``.
-
-    Example:
-        >>> y, dy = activation_and_derivative("sigmoid", np.array([0.0]))
-        >>> float(y[0]), float(dy[0])
-        (0.5, 0.25)
-    """
-    fn = resolve_activation(activation)
-    x = tf.constant(np.asarray(x, dtype=np.float32))
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = fn(x)
-    return y.numpy(), tape.gradient(y, x).numpy()
+from companion.book.style import STYLE
+from companion.lab.activations import activation_and_derivative
+from companion.lab.seeds import seed_summary
+from companion.tools.schedules import schedule_values
 
 
 def plot_activations(activations, *, x_range=(-6.0, 6.0), points=601):
@@ -98,7 +50,9 @@ def plot_layer_profiles(tables, column, *, ylabel=None, log=True, title=None,
 
     Example:
         >>> import pandas as pd
-        >>> fig = plot_layer_profiles({"a": pd.DataFrame({"depth": [1, 2], "std": [1.0, 0.1]})}, "std")
+        >>> table = pd.DataFrame({"depth": [1, 2], "std": [1.0, 0.1]},
+        ...                      index=["hidden_1", "hidden_2"])
+        >>> fig = plot_layer_profiles({"a": table}, "std")
     """
     fig, ax = plt.subplots()
     for name, table in tables.items():
@@ -154,7 +108,7 @@ def plot_histories(results, metric="val_accuracy", *, target=None, title=None):
     """Learning curves: ``metric`` per epoch for each training result.
 
     Args:
-        results: a mapping from name to :class:`companion.training.TrainingResult`.
+        results: a mapping from name to :class:`companion.lab.training.TrainingResult`.
         metric: a column of the results' histories.
         target: if given, a dashed horizontal line at this value (the target
             of an epochs-to-target comparison).
@@ -287,7 +241,7 @@ def plot_schedules(schedules, steps, *, steps_per_epoch=None, log=True, momentum
     Args:
         schedules: a mapping from name to a ``LearningRateSchedule`` (or any
             function of the step), evaluated with
-            :func:`companion.schedules.schedule_values`, or to a number (a
+            :func:`companion.tools.schedules.schedule_values`, or to a number (a
             constant rate).
         steps: the number of steps to draw, from 0.
         steps_per_epoch: when given, the horizontal axis counts epochs.
@@ -300,8 +254,6 @@ def plot_schedules(schedules, steps, *, steps_per_epoch=None, log=True, momentum
         >>> fig = plot_schedules({"exp": keras.optimizers.schedules.ExponentialDecay(
         ...     0.1, 100, 0.1)}, 200)
     """
-    from companion.schedules import schedule_values
-
     if not schedules:
         raise ValueError("schedules is empty: give at least one name -> schedule")
     cycled = {name: s for name, s in schedules.items() if callable(getattr(s, "momentum", None))}
@@ -333,7 +285,7 @@ def plot_lr_range_test(result, *, title=None):
     the rate of the smoothed minimum and at the suggested rate.
 
     Args:
-        result: a :class:`companion.schedules.RangeTestResult`.
+        result: a :class:`companion.tools.schedules.RangeTestResult`.
     """
     history = result.history
     fig, ax = plt.subplots()
@@ -373,8 +325,6 @@ def plot_seed_points(per_seed, metric, *, by="configuration", confidence=0.95,
         >>> fig = plot_seed_points(pd.DataFrame({"configuration": ["a", "a", "b", "b"],
         ...                                      "acc": [0.9, 0.92, 0.91, 0.95]}), "acc")
     """
-    from companion.seeds import seed_summary
-
     summary = seed_summary(per_seed, metric, by=by, confidence=confidence)
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
     offsets = np.random.default_rng(0)
@@ -400,15 +350,15 @@ def plot_trajectories(landscapes, paths, *, levels=20, title=None):
     """Optimizer paths drawn over the contours of 2-D landscapes, one panel each.
 
     Args:
-        landscapes: a list of :class:`companion.optim.Landscape`.
+        landscapes: a list of :class:`companion.tools.optim.Landscape`.
         paths: a mapping from a landscape's name to a mapping from optimizer
             name to its path, an array ``(steps + 1, 2)`` such as
-            :func:`companion.optim.trajectory` returns.
+            :func:`companion.tools.optim.trajectory` returns.
         levels: number of contour levels (spaced logarithmically).
 
     Example:
         >>> import keras
-        >>> from companion import optim
+        >>> from companion.tools import optim
         >>> bowl = optim.ill_conditioned_quadratic()
         >>> path = optim.trajectory(keras.optimizers.SGD(0.03), bowl, steps=20)
         >>> fig = plot_trajectories([bowl], {bowl.name: {"SGD": path}})
@@ -444,7 +394,7 @@ def plot_learning_curves(results, metric="loss", *, marks=None, title=None):
     """Training (dashed) and validation (solid) ``metric`` per epoch, one colour per run.
 
     Args:
-        results: a mapping from name to :class:`companion.training.TrainingResult`.
+        results: a mapping from name to :class:`companion.lab.training.TrainingResult`.
         metric: a metric logged for both splits, e.g. ``"loss"`` (plots ``loss``
             and ``val_loss``).
         marks: optional mapping from a run's name to an epoch to mark with a
@@ -475,7 +425,7 @@ def plot_reliability(tables, *, title=None):
 
     Args:
         tables: a mapping from a model's name to the DataFrame that
-            :func:`companion.calibration.reliability_data` returns.
+            :func:`companion.tools.calibration.reliability_data` returns.
 
     The top panel plots each non-empty bin's accuracy against its mean
     confidence, with the diagonal of perfect calibration; the bottom panel the
@@ -489,7 +439,7 @@ def plot_reliability(tables, *, title=None):
         missing = {"lower", "upper", "count", "confidence", "accuracy"} - set(table)
         if missing:
             raise ValueError(f"{name!r} lacks columns {sorted(missing)}; pass what "
-                             "companion.calibration.reliability_data returns")
+                             "companion.tools.calibration.reliability_data returns")
         full = table[table["count"] > 0]
         top.plot(full["confidence"], full["accuracy"], marker="o", label=name)
         centres = (table["lower"] + table["upper"]) / 2
@@ -507,7 +457,7 @@ def plot_uncertain_examples(images, mean, std, labels, indices, *, class_names=N
     Args:
         images: the inputs, e.g. 28x28 grey-scale images.
         mean, std: per-example arrays ``(n, n_classes)`` from
-            :func:`companion.uncertainty.mc_predict`.
+            :func:`companion.tools.uncertainty.mc_predict`.
         labels: true labels, to colour the true class's bar green.
         indices: which examples to show, one column each.
         class_names: optional names for the titles.
@@ -605,7 +555,7 @@ def plot_activation_grid(activations, *, x_range=(-4.0, 4.0), points=401, ncols=
     """Small multiples: each activation (solid) and its derivative (dashed) in its own panel.
 
     The derivative is computed with ``tf.GradientTape`` by
-    :func:`activation_and_derivative`, as in :func:`plot_activations`, which
+    :func:`companion.activation_and_derivative`, as in :func:`plot_activations`, which
     overlays a few functions in two panels; this grid suits a whole catalogue.
 
     Args:
@@ -650,7 +600,7 @@ def plot_self_normalization(tables, *, mean_tolerance=None, std_tolerance=None,
 
     Args:
         tables: a mapping from condition to a DataFrame with ``depth``, ``mean``
-            and ``std`` columns, such as :func:`companion.activations.signal_moments`
+            and ``std`` columns, such as :func:`companion.lab.activations.signal_moments`
             returns.
         mean_tolerance: shade ``|mean| <= mean_tolerance``.
         std_tolerance: shade ``|std - 1| <= std_tolerance``.
@@ -700,8 +650,8 @@ def plot_bake_off(results, *, metrics=("loss", "val_accuracy"), target=None, tit
 
     Args:
         results: a mapping from an optimizer's name to its
-            :class:`companion.training.TrainingResult` (as
-            :func:`companion.optim.bake_off` returns).
+            :class:`companion.lab.training.TrainingResult` (as
+            :func:`companion.tools.optim.bake_off` returns).
         metrics: history columns, one panel each.
         target: draw a horizontal line at this value in the ``val_accuracy`` panel.
 
@@ -736,7 +686,7 @@ def plot_bake_off(results, *, metrics=("loss", "val_accuracy"), target=None, tit
 def plot_time_to_accuracy(runs, *, metric="seconds", target=None, title=None):
     """Seconds (or epochs) to a target accuracy per configuration, one point per seed.
 
-    ``runs`` is the per-run table of :func:`companion.bench.time_to_accuracy`
+    ``runs`` is the per-run table of :func:`companion.lab.bench.time_to_accuracy`
     (``BenchResult.runs``). A filled point is a run that reached the target,
     at its time to target; a hollow point is a run that never did, at the
     time it ran before the epoch cap (a lower bound). A black bar marks each
@@ -750,7 +700,7 @@ def plot_time_to_accuracy(runs, *, metric="seconds", target=None, title=None):
         >>> import pandas as pd
         >>> fig = plot_time_to_accuracy(pd.DataFrame({
         ...     "configuration": ["a", "a", "b"], "reached": [True, False, True],
-        ...     "seconds": [1.0, float("nan"), 2.0], "seconds_run": [1.0, 3.0, 2.0]}))
+        ...     "seconds_counted": [1.0, 3.0, 2.0]}))
     """
     if metric not in ("seconds", "epochs"):
         raise ValueError(f"unknown metric {metric!r}; valid choices: ['seconds', 'epochs']")
@@ -761,7 +711,7 @@ def plot_time_to_accuracy(runs, *, metric="seconds", target=None, title=None):
     for i, name in enumerate(names):
         group = runs[runs["configuration"] == name]
         reached = group["reached"].to_numpy(dtype=bool)
-        values = np.where(reached, group[metric], group[f"{metric}_run"]).astype(float)
+        values = group[f"{metric}_counted"].to_numpy(dtype=float)
         x = i + jitter.uniform(-0.12, 0.12, size=values.size)
         for mask, face, label in ((reached, f"C{i}", "reached the target"),
                                   (~reached, "none", "never reached (time at the cap)")):

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from companion._quiet import keras
-from companion.diagnostics import dense_layers, layer_outputs
-from companion.models import build_mlp, resolve_initializer
+from companion.tools.diagnostics import dense_layers, layer_outputs
+from companion.lab.models import build_mlp, resolve_initializer
+from companion.lab.seeding import reseed, seed_list
 
 
 def truncated_normal_std(bound=2.0):
@@ -265,8 +266,8 @@ def named_initializers(names=NAMED):
     """How each named Keras initializer maps onto ``VarianceScaling(scale, mode, distribution)``.
 
     Example:
-        >>> named_initializers(["he_normal"]).loc["he_normal"].tolist()
-        ['HeNormal', 2.0, 'fan_in', 'truncated_normal']
+        >>> [str(v) for v in named_initializers(["he_normal"]).loc["he_normal"]]
+        ['HeNormal', '2.0', 'fan_in', 'truncated_normal']
     """
     rows = {}
     for name in names:
@@ -341,7 +342,7 @@ def _labelled(items, what):
 SATURATION_BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 
-def depth_sweep(activations, initializers, x, *, depth=50, width=100, seeds=(42,),
+def depth_sweep(activations, initializers, x, *, depth=50, width=100, seeds=None,
                 tolerance=0.05, batch_size=1024):
     """Standard deviation of every hidden layer's output, for activations x initializers.
 
@@ -358,7 +359,9 @@ def depth_sweep(activations, initializers, x, *, depth=50, width=100, seeds=(42,
             config), or a sequence of names.
         x: the batch fed to the first layer (standardised, as a rule).
         depth, width: the network's hidden layers and units per layer.
-        seeds: one network is drawn per seed.
+        seeds: one network is drawn per seed: a list of seeds, a count, or
+            ``None`` for the seed of :func:`companion.setup` (see
+            :func:`companion.lab.seeding.seed_list`).
         tolerance: an output within this distance of a bound of a bounded
             activation (:data:`SATURATION_BOUNDS`) counts as saturated.
 
@@ -377,9 +380,7 @@ def depth_sweep(activations, initializers, x, *, depth=50, width=100, seeds=(42,
     """
     activations = _labelled(activations, "activations")
     initializers = _labelled(initializers, "initializers")
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds is empty: give at least one")
+    seeds = seed_list(seeds)
     x = np.asarray(x, dtype=np.float32)
     if x.ndim < 2 or len(x) < 2:
         raise ValueError(f"x must be a batch of at least 2 examples, got shape {x.shape}")
@@ -391,7 +392,7 @@ def depth_sweep(activations, initializers, x, *, depth=50, width=100, seeds=(42,
         bounds = SATURATION_BOUNDS.get(activation) if isinstance(activation, str) else None
         for init_label, initializer in initializers:
             for seed in seeds:
-                keras.utils.set_random_seed(seed)
+                reseed(seed)
                 model = build_mlp(depth=depth, width=width, activation=activation,
                                   initializer=initializer, example_shape=x.shape[1:])
                 outputs = layer_outputs(model, x, batch_size=batch_size)
@@ -434,8 +435,9 @@ def summarize_sweep(sweep, band=(0.5, 2.0)):
     Example:
         >>> frame = pd.DataFrame({"activation": "relu", "initializer": "he", "seed": 1,
         ...                       "width": 8, "layer": [1, 2, 3], "ratio": [0.9, 0.6, 0.4]})
-        >>> summarize_sweep(frame).iloc[0][["within", "first_outside"]].tolist()
-        [False, 3]
+        >>> row = summarize_sweep(frame).iloc[0]
+        >>> bool(row["within"]), int(row["first_outside"])
+        (False, 3)
     """
     low, high = band
     if not 0 < low < high:

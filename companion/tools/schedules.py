@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from companion._quiet import keras, tf
-from companion.training import make_optimizer
+from companion.tools.optimizers import make_optimizer
 
 ANNEALING = ("cosine", "linear")
 
@@ -413,7 +413,7 @@ def smooth(values, window):
 def lr_range_test(model, data, *, optimizer="sgd", min_learning_rate=1e-5,
                   max_learning_rate=10.0, steps=200, batch_size=32,
                   loss="sparse_categorical_crossentropy", divergence=4.0, window=None,
-                  seed=0):
+                  seed=None):
     """Train with an exponentially growing learning rate and record the loss of every batch.
 
     The learning rate of step ``t`` (from 0) is ``min_learning_rate * (max_learning_rate
@@ -460,7 +460,8 @@ def lr_range_test(model, data, *, optimizer="sgd", min_learning_rate=1e-5,
         loss: the loss to compile with.
         divergence: stop when the averaged loss exceeds this multiple of its minimum.
         window: the smoothing window; by default 5% of ``steps`` (at least 5).
-        seed: seeds the order of the examples.
+        seed: seeds the order of the examples; ``None`` draws that seed from
+            NumPy's global random state (which :func:`companion.setup` seeds).
 
     Returns:
         A :class:`RangeTestResult`.
@@ -485,7 +486,7 @@ def lr_range_test(model, data, *, optimizer="sgd", min_learning_rate=1e-5,
     if not model.built:
         raise ValueError(f"model {model.name!r} is not built: give it a keras.Input")
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(np.random.randint(2**31 - 1) if seed is None else seed)
     n = len(data.x_train)
     order = np.concatenate([rng.permutation(n) for _ in range(-(-steps * batch_size // n))])
     order = order[:steps * batch_size]

@@ -2,15 +2,20 @@
 
 import logging
 
-from companion import plots
 from companion._quiet import keras, tf
-from companion.profiles import profile as active_profile
+from companion.book.profiles import profile as active_profile
+from companion.book.style import use_book_style
+from companion.lab.seeding import set_course_seed
+from companion.tools.checks import check_int
 
 
 def setup(seed=42, *, mixed_precision=False, deterministic=True, announce=True):
     """Prepare a reproducible, quiet TensorFlow session and describe it in one line.
 
-    Seeds Python, NumPy and TensorFlow with :func:`keras.utils.set_random_seed`,
+    Seeds Python, NumPy and TensorFlow with :func:`keras.utils.set_random_seed`
+    and makes ``seed`` the default seed of every experiment of the course
+    (:mod:`companion.lab.seeding`: drivers and multi-seed loops derive theirs
+    from it unless given one),
     turns on op determinism, silences TensorFlow's Python loggers, applies the
     book's plot style and, on a GPU, enables memory growth (and mixed precision
     when asked).
@@ -30,8 +35,7 @@ def setup(seed=42, *, mixed_precision=False, deterministic=True, announce=True):
         >>> "seed 0" in line
         True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_int("seed", seed, minimum=0)
     for name in ("tensorflow", "absl", "h5py"):
         logging.getLogger(name).setLevel(logging.ERROR)
     tf.autograph.set_verbosity(0)
@@ -49,9 +53,10 @@ def setup(seed=42, *, mixed_precision=False, deterministic=True, announce=True):
         )
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
     keras.utils.set_random_seed(seed)
+    set_course_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
-    plots.use_book_style()
+    use_book_style()
     line = describe(seed=seed)
     if announce:
         print(line)

@@ -1,70 +1,21 @@
 """Quiet training runs that return tidy results: history, timings, test metrics."""
 
 import dataclasses
-import time
+import functools
 
 import pandas as pd
 
 from companion._quiet import keras
+from companion.tools.callbacks import _reached, EpochTimer, StopAtTarget  # noqa: F401
+from companion.lab.seeding import reseed
+from companion.tools.checks import check_int, check_real
+from companion.tools.optimizers import make_optimizer
+from companion.tools.timing import interleaved_times
 
 # Several optimizer steps per call into the compiled graph: on a CPU this cuts the
 # Python overhead that dominates small MLPs: `python -m companion steps` measures it
 # (README: about 2x against 1 at batch size 32; little gained beyond 32).
 STEPS_PER_EXECUTION = 32
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Wall-clock seconds of every training epoch (validation included), in :attr:`seconds`."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-        self._start = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
-
-
-class StopAtTarget(keras.callbacks.Callback):
-    """Stop training at the end of the first epoch where ``monitor`` reaches ``target``.
-
-    Keras's ``EarlyStopping`` stops when a metric stops improving; time-to-accuracy
-    measurements need the opposite: stop as soon as it is good enough, so that a
-    capped run costs no more epochs than it has to.
-
-    Example:
-        >>> stop = StopAtTarget(0.85)  # doctest: +SKIP
-        >>> result = train(model, data, epochs=20, callbacks=[stop])  # doctest: +SKIP
-        >>> stop.reached_epoch  # 1-based, None if never reached  # doctest: +SKIP
-        4
-    """
-
-    def __init__(self, target, *, monitor="val_accuracy", mode="max"):
-        super().__init__()
-        if mode not in ("max", "min"):
-            raise ValueError(f"unknown mode {mode!r}; valid choices: ['max', 'min']")
-        self.target = float(target)
-        self.monitor = monitor
-        self.mode = mode
-        self.reached_epoch = None
-
-    def on_train_begin(self, logs=None):
-        self.reached_epoch = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.monitor not in (logs or {}):
-            raise ValueError(f"StopAtTarget monitors {self.monitor!r}, which this fit does "
-                             f"not log; logged: {sorted(logs or {})}")
-        if _reached(logs[self.monitor], self.target, self.mode):
-            self.reached_epoch = epoch + 1
-            self.model.stop_training = True
-
-
-def _reached(value, target, mode):
-    return value >= target if mode == "max" else value <= target
 
 
 @dataclasses.dataclass
@@ -123,49 +74,33 @@ class TrainingResult:
         return row
 
 
-def make_optimizer(optimizer="sgd", learning_rate=None):
-    """Return a Keras optimizer from a name (with an optional learning rate) or an instance."""
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        if learning_rate is not None:
-            raise ValueError("pass learning_rate only with an optimizer name; "
-                             f"{type(optimizer).__name__} already has its own")
-        return optimizer
-    config = {} if learning_rate is None else {"learning_rate": learning_rate}
-    try:
-        return keras.optimizers.get({"class_name": optimizer, "config": config})
-    except (ValueError, TypeError, KeyError):
-        raise ValueError(f"unknown optimizer {optimizer!r}; valid choices: "
-                         f"{optimizer_names()}") from None
-
-
-def optimizer_names():
-    """The optimizer names :func:`make_optimizer` accepts, e.g. ``'adam'``, ``'sgd'``."""
-    names = []
-    for name in dir(keras.optimizers):
-        try:
-            keras.optimizers.get(name.lower())
-        except (ValueError, TypeError, KeyError):
-            continue
-        if name[:1].isupper():
-            names.append(name.lower())
-    return sorted(names)
-
-
 def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_size=32,
           loss="sparse_categorical_crossentropy", metrics=("accuracy",), callbacks=(),
-          evaluate=True, steps_per_execution=STEPS_PER_EXECUTION):
-    """Compile ``model``, fit it quietly on ``data`` and measure it.
+          target=None, validate=True, evaluate=True, compile=True,
+          steps_per_execution=STEPS_PER_EXECUTION):
+    """Compile ``model``, fit it quietly on ``data`` and measure it: the course's one fit path.
+
+    Every training run of the course goes through here (the benchmark and
+    fine-tuning included), so every run is timed, tabulated and stopped at a
+    target the same way.
 
     Args:
-        model: an uncompiled (or to-be-recompiled) Keras model.
+        model: a Keras model; compiled here unless ``compile=False``.
         data: an object with ``x_train, y_train, x_valid, y_valid, x_test,
             y_test`` arrays, such as :func:`companion.load_fashion_mnist` returns.
-        epochs: number of epochs, >= 1.
+        epochs: number of epochs (the cap, with ``target``), >= 1.
         optimizer: a Keras optimizer name or instance.
         learning_rate: the learning rate, with an optimizer name.
         batch_size: examples per step.
+        loss, metrics: as for ``Model.compile``.
         callbacks: extra Keras callbacks.
+        target: stop at the end of the first epoch whose validation accuracy
+            reaches it (:class:`~companion.StopAtTarget`); ``None`` to run all epochs.
+        validate: evaluate the validation split after every epoch.
         evaluate: evaluate on the test split at the end.
+        compile: compile with ``optimizer``, ``loss``, ``metrics`` and
+            ``steps_per_execution``; ``False`` keeps the model's own compilation
+            (a recipe's, say), and then those four must be left at their defaults.
         steps_per_execution: optimizer steps per compiled call.
 
     Returns:
@@ -176,15 +111,22 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
         >>> result.history.columns.tolist()  # doctest: +SKIP
         ['accuracy', 'loss', 'val_accuracy', 'val_loss', 'seconds']
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss,
-                  metrics=list(metrics), steps_per_execution=steps_per_execution)
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if target is not None:
+        target = check_real("target", target, low=0, high=1, closed="right")
+        if not validate:
+            raise ValueError("target needs the validation accuracy: pass validate=True")
+    if compile:
+        model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss,
+                      metrics=list(metrics), steps_per_execution=steps_per_execution)
+    elif not getattr(model, "compiled", False):
+        raise ValueError(f"compile=False needs a compiled model; {model.name!r} is not")
     timer = EpochTimer()
-    fitted = model.fit(data.x_train, data.y_train, validation_data=(data.x_valid, data.y_valid),
-                       epochs=epochs, batch_size=batch_size, callbacks=[timer, *callbacks],
+    stops = [] if target is None else [StopAtTarget(target)]
+    valid = (data.x_valid, data.y_valid) if validate else None
+    fitted = model.fit(data.x_train, data.y_train, validation_data=valid, epochs=epochs,
+                       batch_size=batch_size, callbacks=[timer, *stops, *callbacks],
                        verbose=0)
     history = pd.DataFrame(fitted.history)
     history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
@@ -197,7 +139,7 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
     return TrainingResult(model=model, history=history, test=test)
 
 
-def compare(builders, data, *, seed=42, **train_kwargs):
+def compare(builders, data, *, seed=None, **train_kwargs):
     """Train one model per configuration under the same seed and tabulate the results.
 
     Args:
@@ -205,7 +147,7 @@ def compare(builders, data, *, seed=42, **train_kwargs):
             argument that returns a fresh model.
         data: as for :func:`train`.
         seed: re-applied before each configuration, so all start from the same
-            random state.
+            random state; by default the seed of :func:`companion.setup`.
         **train_kwargs: passed to :func:`train` (``epochs`` is required).
 
     Returns:
@@ -224,7 +166,7 @@ def compare(builders, data, *, seed=42, **train_kwargs):
         if isinstance(build, keras.Model) or not callable(build):
             raise ValueError(f"builders[{name!r}] must be a function returning a model, "
                              f"got {type(build).__name__}")
-        keras.utils.set_random_seed(seed)
+        reseed(seed)
         results[name] = train(build(), data, **train_kwargs)
     table = pd.DataFrame({name: r.summary() for name, r in results.items()}).T
     table.index.name = "configuration"
@@ -286,7 +228,7 @@ def epoch_seconds(models, data, *, rounds=3, batch_size=32):
     On a shared machine the load drifts, and a model timed later can look
     slower or faster for reasons of its own. Here every round trains each
     model for one epoch on ``data.x_train`` in turn (no validation), so drifts
-    hit all models alike; quote the :class:`~companion.timing.Timing` medians.
+    hit all models alike; quote the :class:`~companion.tools.timing.Timing` medians.
     The models must be compiled (e.g. by :func:`train`); they go on training
     (``rounds`` more epochs each), so measure after the results you keep.
 
@@ -297,7 +239,7 @@ def epoch_seconds(models, data, *, rounds=3, batch_size=32):
         batch_size: examples per step.
 
     Returns:
-        A dict from name to :class:`~companion.timing.Timing`.
+        A dict from name to :class:`~companion.tools.timing.Timing`.
 
     Example:
         >>> timings = epoch_seconds({"bn": bn_model, "plain": plain_model},  # doctest: +SKIP
@@ -305,21 +247,15 @@ def epoch_seconds(models, data, *, rounds=3, batch_size=32):
         >>> timings["bn"].median / timings["plain"].median  # doctest: +SKIP
         1.6
     """
-    from companion.timing import Timing
-
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
+    rounds = check_int("rounds", rounds, minimum=1)
     if not models:
         raise ValueError("models is empty: give at least one model")
     for name, model in models.items():
         if not isinstance(model, keras.Model) or not model.compiled:
             raise ValueError(f"models[{name!r}] must be a compiled Keras model; "
                              "train it with companion.train first")
-    runs = {name: [] for name in models}
-    for _ in range(rounds):
-        for name, model in models.items():
-            start = time.perf_counter()
-            model.fit(data.x_train, data.y_train, epochs=1, batch_size=batch_size,
-                      verbose=0)
-            runs[name].append(time.perf_counter() - start)
-    return {name: Timing(runs=tuple(values)) for name, values in runs.items()}
+    return interleaved_times(
+        {name: functools.partial(model.fit, data.x_train, data.y_train, epochs=1,
+                                 batch_size=batch_size, verbose=0)
+         for name, model in models.items()}, rounds=rounds)
+

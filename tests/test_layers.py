@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from companion.layers import RReLU
+from companion.tools.layers import RReLU
 
 X = np.linspace(-3.0, 3.0, 4001).astype(np.float32)
 X = X[X != 0]

@@ -20,6 +20,7 @@ import zlib
 import numpy as np
 
 from companion._quiet import keras
+from companion.lab.seeding import resolve_seed
 
 ENV_VAR = "COMPANION_DATA_DIR"
 DEBIAN_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
@@ -254,7 +255,7 @@ def _relabelled(x, y, classes):
     return x[keep], lookup[y[keep]].astype(np.uint8)
 
 
-def split_task_a_b(data, *, b_train_size=200, seed=42):
+def split_task_a_b(data, *, b_train_size=200, seed=None):
     """Split Fashion-MNIST into transfer-learning tasks A and B.
 
     Task A keeps the eight classes other than T-shirt/top (0) and Pullover
@@ -269,7 +270,8 @@ def split_task_a_b(data, *, b_train_size=200, seed=42):
         data: a :class:`FashionMNIST` (any scaling, flattened or not).
         b_train_size: labelled training images of task B, an integer from 2
             to the number of T-shirt and Pullover images in ``data.x_train``.
-        seed: seeds the draw of task B's training sample.
+        seed: seeds the draw of task B's training sample; by default the
+            seed of :func:`companion.setup`.
 
     Returns:
         ``(task_a, task_b)``, two :class:`FashionMNIST` with their own
@@ -289,8 +291,7 @@ def split_task_a_b(data, *, b_train_size=200, seed=42):
             or not 2 <= b_train_size <= available:
         raise ValueError(f"b_train_size must be an integer in [2, {available}] (the T-shirt "
                          f"and Pullover images of data.x_train), got {b_train_size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = resolve_seed(seed)
     tasks = {}
     for task, classes in (("a", TASK_A_CLASSES), ("b", TASK_B_CLASSES)):
         arrays = {}

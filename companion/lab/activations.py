@@ -1,7 +1,7 @@
 """Activation functions: the catalogue, SELU's constants and self-normalisation, latency.
 
 The chapter on activation functions compares them in three ways: by their shapes
-(:func:`companion.plots.plot_activation_grid`), by how a deep SELU stack keeps its
+(:func:`companion.book.plots.plot_activation_grid`), by how a deep SELU stack keeps its
 signal normalised (:func:`selu_stack`, :func:`signal_moments`), and by their cost
 (:func:`activation_latency`).
 """
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from companion._quiet import keras, tf
-from companion.models import _positive_int, resolve_activation, resolve_initializer
-from companion.timing import time_call
+from companion.lab.models import _positive_int, resolve_activation, resolve_initializer
+from companion.tools.timing import time_call
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -90,7 +90,7 @@ def activation_mlp(activation, *, depth=4, width=100, initializer="he_normal",
     ``LeakyReLU(negative_slope=0.2)``, ``companion.RReLU``) as a
     template: every block gets its own copy, made from the template's config, so a
     PReLU learns separate slopes in each layer. A name or function works too.
-    Since ``hidden_i`` holds the pre-activation, :func:`companion.diagnostics.dead_units`
+    Since ``hidden_i`` holds the pre-activation, :func:`companion.tools.diagnostics.dead_units`
     measures the same thing for every member of the ReLU family.
 
     Example:
@@ -262,7 +262,7 @@ def activation_latency(activations, *, shape=(512, 2048), repeats=7, number=20, 
     standard-normal values; a call ends with a sum of the output converted to
     NumPy, so the time covers the whole computation on any device (the sum's
     cost is the same for every function). Times are medians over ``repeats``
-    rounds of ``number`` calls (``companion.timing.time_call``).
+    rounds of ``number`` calls (``companion.tools.timing.time_call``).
 
     Args:
         activations: a mapping from name to function, or a list of names
@@ -341,3 +341,19 @@ def pair_agreement(scores, rule, *, higher_is_better=True):
     pairs = list(itertools.combinations(rule, 2))
     agree = sum(sign * (scores[a] - scores[b]) > 0 for a, b in pairs)
     return agree / len(pairs)
+
+
+def activation_and_derivative(activation, x):
+    """Values of ``activation`` and of its derivative at ``x``, the derivative by ``tf.GradientTape``.
+
+    Example:
+        >>> y, dy = activation_and_derivative("sigmoid", np.array([0.0]))
+        >>> float(y[0]), float(dy[0])
+        (0.5, 0.25)
+    """
+    fn = resolve_activation(activation)
+    x = tf.constant(np.asarray(x, dtype=np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+    return y.numpy(), tape.gradient(y, x).numpy()

@@ -21,7 +21,7 @@ def layer_outputs(model, x, *, batch_size=1024):
         A dict from layer name to a NumPy array of shape ``(len(x), units)``.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> outputs = layer_outputs(build_mlp(depth=2, width=8), np.zeros((4, 28, 28)))
         >>> {name: a.shape for name, a in outputs.items()}
         {'hidden_1': (4, 8), 'hidden_2': (4, 8), 'output': (4, 10)}
@@ -50,7 +50,7 @@ def layer_statistics(model, x, *, saturation=None, tolerance=0.05, batch_size=10
         first Dense layer), ``mean``, ``std`` and possibly ``saturated``.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> stats = layer_statistics(build_mlp(depth=2, width=8, activation="sigmoid"),
         ...                          np.zeros((4, 28, 28)), saturation=(0, 1))
         >>> list(stats.columns)
@@ -92,7 +92,7 @@ def gradient_norms(model, x, y, *, with_respect_to="kernel", loss="sparse_catego
         ``gradient_norm``.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> norms = gradient_norms(build_mlp(depth=2, width=8), np.ones((4, 28, 28)),
         ...                        np.array([0, 1, 2, 3]))
         >>> norms.index.tolist()
@@ -186,7 +186,7 @@ def layer_report(model, x, y, *, saturation=None, tolerance=0.05):
     activations are, how many are saturated, and how much gradient each layer gets.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> report = layer_report(build_mlp(depth=2, width=8), np.ones((4, 28, 28)),
         ...                       np.array([0, 1, 2, 3]))
         >>> list(report.columns)
@@ -220,7 +220,7 @@ def dead_units(model, x, *, batch_size=1024):
         ``units``, ``dead`` (their number) and ``dead_fraction``.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> dead_units(build_mlp(depth=2, width=8), np.zeros((4, 28, 28)))["dead_fraction"].tolist()
         [1.0, 1.0]
     """
@@ -253,7 +253,7 @@ def saturated_units(model, x, *, bounds, tolerance=0.05, share=0.95, batch_size=
         ``units``, ``saturated`` and ``saturated_fraction``.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> table = saturated_units(build_mlp(depth=1, width=4, activation="sigmoid"),
         ...                         np.zeros((2, 28, 28)), bounds=(0, 1))
         >>> table["saturated_fraction"].tolist()  # sigmoid(0) = 0.5: not saturated

@@ -30,7 +30,7 @@ def clip_with_optimizer(gradients, *, clipvalue=None, clipnorm=None, global_clip
     Example:
         >>> clip_with_optimizer(np.array([0.9, -0.1]), clipvalue=0.5).tolist()
         [0.5, -0.10000000149011612]
-        >>> clip_with_optimizer(np.array([3.0, 4.0]), clipnorm=1.0).round(3).tolist()
+        >>> [round(float(g), 3) for g in clip_with_optimizer(np.array([3.0, 4.0]), clipnorm=1.0)]
         [0.6, 0.8]
     """
     options = {"clipvalue": clipvalue, "clipnorm": clipnorm,

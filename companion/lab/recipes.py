@@ -21,10 +21,12 @@ import dataclasses
 import inspect
 import numbers
 
+import pandas as pd
+
 from companion._quiet import keras
-from companion.models import build_mlp
-from companion.schedules import cycle_momentum, OneCycleSchedule
-from companion.training import make_optimizer, STEPS_PER_EXECUTION
+from companion.lab.models import build_mlp
+from companion.tools.schedules import cycle_momentum, OneCycleSchedule
+from companion.lab.training import make_optimizer, STEPS_PER_EXECUTION
 
 SCHEDULES = (None, "1cycle", "cosine")
 OPTIMIZER_NAMES = {"sgd": "plain SGD", "nadam": "Nadam", "adam": "Adam", "adamw": "AdamW",
@@ -289,8 +291,6 @@ def recipe_table(names=("default", "self_normalizing")):
         >>> recipe_table(["default"]).loc["activation", "default"]
         'ELU'
     """
-    import pandas as pd
-
     if isinstance(names, str):
         names = [names]
     table = pd.DataFrame({name: _describe(recipe_defaults(name), name) for name in names})

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from companion._quiet import keras
+from companion.lab.seeding import reseed, seed_list
 
 
 def _check_confidence(confidence):
@@ -25,7 +25,7 @@ def _check_confidence(confidence):
 def run_seeds(configurations, *, seeds):
     """Run every configuration once per seed and collect the metrics in a tidy table.
 
-    Before each run, :func:`keras.utils.set_random_seed` is called with the
+    Before each run, :func:`companion.lab.seeding.reseed` is called with the
     seed, so a configuration's run is reproducible and all configurations of
     one seed start from the same random state.
 
@@ -33,15 +33,16 @@ def run_seeds(configurations, *, seeds):
         configurations: a mapping from a configuration's name to a function
             ``run(seed)`` that returns a dict of metrics (or a single number,
             stored as ``"value"``).
-        seeds: the seeds, an iterable of distinct non-negative integers (an
-            integer ``n`` means ``range(n)``).
+        seeds: the seeds, an iterable of distinct non-negative integers, or a
+            count ``n``: the seed of :func:`companion.setup` and the ``n - 1``
+            after it (:func:`companion.lab.seeding.seed_list`).
 
     Returns:
         A DataFrame with one row per (seed, configuration) and one column per
         metric.
 
     Example:
-        >>> run_seeds({"a": lambda seed: {"score": seed * 1.0}}, seeds=2)
+        >>> run_seeds({"a": lambda seed: {"score": seed * 1.0}}, seeds=[0, 1])
            seed configuration  score
         0     0             a    0.0
         1     1             a    1.0
@@ -52,24 +53,18 @@ def run_seeds(configurations, *, seeds):
         if not callable(run):
             raise ValueError(f"configurations[{name!r}] must be a function of the seed, "
                              f"got {type(run).__name__}")
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        seeds = range(int(seeds))
-    seeds = list(seeds)
-    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0]
-    if not seeds or bad or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct non-negative integers (or a count), "
-                         f"got {seeds!r}")
+    seeds = seed_list(seeds)
     rows = []
     for seed in seeds:
         for name, run in configurations.items():
-            keras.utils.set_random_seed(int(seed))
-            metrics = run(int(seed))
+            reseed(seed)
+            metrics = run(seed)
             if isinstance(metrics, numbers.Real):
                 metrics = {"value": metrics}
             if not isinstance(metrics, dict):
                 raise ValueError(f"configuration {name!r} returned {type(metrics).__name__}; "
                                  "it must return a dict of metrics or a number")
-            rows.append({"seed": int(seed), "configuration": name,
+            rows.append({"seed": seed, "configuration": name,
                          **{k: float(v) for k, v in metrics.items()}})
     return pd.DataFrame(rows)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from companion._quiet import keras
+from companion.lab.training import STEPS_PER_EXECUTION, train, TrainingResult
 
 
 def _check_model(model):
@@ -29,7 +30,7 @@ def clone_with_weights(model, *, name=None):
     compiled.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> model = build_mlp(depth=1, width=4)
         >>> copy = clone_with_weights(model)
         >>> copy.layers[1] is model.layers[1]
@@ -79,7 +80,7 @@ def replace_head(model, head=None, *, drop=1, clone=True, name=None):
         An uncompiled ``Sequential`` model with the same input shape.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> model_a = build_mlp(depth=2, width=8, n_classes=8)
         >>> model_b = replace_head(model_a, keras.layers.Dense(1, activation="sigmoid"))
         >>> [layer.name for layer in model_b.layers][-2:], model_b.output_shape
@@ -134,7 +135,7 @@ def set_trainable(model, trainable, *, layers=None, learning_rate=None):
         ``model``, changed in place.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> model = build_mlp(depth=2, width=8)
         >>> len(set_trainable(model, False, layers=["hidden_1", "hidden_2"]).trainable_weights)
         2
@@ -159,7 +160,7 @@ def trainable_table(model):
     """One row per layer: whether it is trainable and how many parameters train or are frozen.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> trainable_table(build_mlp(depth=1, width=4))["trainable_params"].tolist()
         [0, 3140, 50]
     """
@@ -177,7 +178,7 @@ def max_weight_change(before, model):
     """Largest absolute difference between ``before`` (a list of arrays) and ``model``'s weights.
 
     Example:
-        >>> from companion.models import build_mlp
+        >>> from companion.lab.models import build_mlp
         >>> model = build_mlp(depth=1, width=4)
         >>> max_weight_change(model.get_weights(), model)
         0.0
@@ -238,7 +239,7 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
     test metrics come from :func:`evaluate_eagerly`, for the same reason.
     Tiny training sets make epochs of a few steps, so by default there is no
     per-epoch validation (``validate=False``), and ``steps_per_execution``
-    (``None``: automatic) is :data:`companion.training.STEPS_PER_EXECUTION`
+    (``None``: automatic) is :data:`companion.lab.training.STEPS_PER_EXECUTION`
     only when an epoch has at least that many steps, else 1.
 
     Args:
@@ -269,9 +270,6 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
         >>> result.test["accuracy"]  # doctest: +SKIP
         0.96
     """
-    from companion.training import (STEPS_PER_EXECUTION, EpochTimer, TrainingResult,
-                                    make_optimizer)
-
     if isinstance(model, keras.Model) and not model.built:
         model.build((None, *np.shape(data.x_train)[1:]))  # e.g. a Sequential without Input
     _check_model(model)
@@ -302,15 +300,11 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
         if frozen:
             for layer in _select(model, frozen_layers):
                 layer.trainable = False
-        model.compile(optimizer=make_optimizer(optimizer, rate), loss=loss,
-                      metrics=list(metrics), steps_per_execution=steps_per_execution)
-        timer = EpochTimer()
-        valid = (data.x_valid, data.y_valid) if validate else None
-        fitted = model.fit(data.x_train, data.y_train, epochs=phase_epochs,
-                           batch_size=batch_size, validation_data=valid, callbacks=[timer],
-                           verbose=0)
-        histories.append(pd.DataFrame(fitted.history).assign(seconds=timer.seconds,
-                                                             frozen=frozen))
+        phase = train(model, data, epochs=phase_epochs, optimizer=optimizer,
+                      learning_rate=rate, loss=loss, metrics=metrics, batch_size=batch_size,
+                      validate=validate, evaluate=False,
+                      steps_per_execution=steps_per_execution)
+        histories.append(phase.history.assign(frozen=frozen))
     for layer in model.layers:  # leave every layer trainable, as a fresh model is
         layer.trainable = True
     history = pd.concat(histories, ignore_index=True)

@@ -1,0 +1,1 @@
+"""What serves the book's pages: set-up, profiles, claims, glue, plotting style and figures."""

@@ -1,0 +1,162 @@
+"""Wall-clock measurements that survive a noisy machine: medians of repeated runs."""
+
+import dataclasses
+import functools
+import statistics
+import time
+
+import numpy as np
+
+from companion.tools.checks import check_int
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    """Seconds per call over repeated runs; quote :attr:`median`, show the range."""
+
+    runs: tuple
+
+    @property
+    def median(self):
+        return statistics.median(self.runs)
+
+    @property
+    def best(self):
+        return min(self.runs)
+
+    @property
+    def worst(self):
+        return max(self.runs)
+
+    def ratio_to(self, other):
+        """Median over rounds of ``self.runs[i] / other.runs[i]``.
+
+        For timings taken in interleaved rounds (:func:`interleaved_times`), a
+        change in the machine's load within a round hits both alike, so the
+        round-by-round ratio is far steadier than the ratio of two medians.
+
+        Example:
+            >>> Timing(runs=(2.0, 3.0, 9.0)).ratio_to(Timing(runs=(1.0, 1.0, 3.0)))
+            3.0
+        """
+        if not isinstance(other, Timing) or len(other.runs) != len(self.runs):
+            raise ValueError("ratio_to needs a Timing of as many rounds, got "
+                             f"{other!r}")
+        return statistics.median(a / b for a, b in zip(self.runs, other.runs))
+
+
+def time_call(fn, *, repeats=7, warmup=1, number=1):
+    """Time ``fn()``: ``warmup`` untimed calls, then ``repeats`` timed rounds.
+
+    Each round calls ``fn`` ``number`` times and records the mean seconds per
+    call, so short functions can be timed above the clock's resolution.
+
+    Example:
+        >>> timing = time_call(lambda: sum(range(1000)), repeats=5, number=10)
+        >>> len(timing.runs), timing.best <= timing.median <= timing.worst
+        (5, True)
+    """
+    if not callable(fn):
+        raise ValueError(f"fn must be callable, got {type(fn).__name__}")
+    check_int("repeats", repeats, minimum=1)
+    check_int("warmup", warmup, minimum=0)
+    check_int("number", number, minimum=1)
+    for _ in range(warmup):
+        fn()
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        runs.append((time.perf_counter() - start) / number)
+    return Timing(runs=tuple(runs))
+
+
+def inference_time(model, x, *, repeats=7, warmup=2, number=1):
+    """Seconds for one inference-mode forward pass of ``model`` on the batch ``x``.
+
+    Calls the model directly (``training=False``) on one tensor, which avoids
+    ``predict``'s per-call data-pipeline overhead, and converts the result to
+    NumPy so the measurement waits for the computation (on a GPU as on a CPU).
+
+    Example:
+        >>> inference_time(build_mlp(depth=2), x_batch).median  # doctest: +SKIP
+        0.0031
+    """
+    x = np.asarray(x)
+    return time_call(functools.partial(_forward, model, x), repeats=repeats,
+                     warmup=warmup, number=number)
+
+
+def interleaved_times(calls, *, rounds=5, warmup=0, number=1):
+    """Time several functions in interleaved rounds: each round calls every one in turn.
+
+    On a shared machine the load drifts; timing one function after the other
+    lets a drift favour one of them. Here every round times ``number`` calls of
+    each function in turn, so a drift hits all alike, and
+    :meth:`Timing.ratio_to` compares two of them round by round.
+
+    Args:
+        calls: a mapping from a name to a function of no argument.
+        rounds: timed rounds, >= 1.
+        warmup: untimed calls of each function before the first round.
+        number: calls per function per round (the mean is recorded).
+
+    Returns:
+        A dict from name to :class:`Timing` (seconds per call).
+
+    Example:
+        >>> times = interleaved_times({"short": lambda: sum(range(10)),
+        ...                            "long": lambda: sum(range(10_000))}, rounds=3)
+        >>> times["long"].ratio_to(times["short"]) > 1
+        True
+    """
+    if not calls:
+        raise ValueError("calls is empty: give at least one name -> function")
+    for name, fn in calls.items():
+        if not callable(fn):
+            raise ValueError(f"calls[{name!r}] must be callable, got {type(fn).__name__}")
+    check_int("rounds", rounds, minimum=1)
+    check_int("warmup", warmup, minimum=0)
+    check_int("number", number, minimum=1)
+    for _ in range(warmup):
+        for fn in calls.values():
+            fn()
+    runs = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            runs[name].append((time.perf_counter() - start) / number)
+    return {name: Timing(runs=tuple(values)) for name, values in runs.items()}
+
+
+def interleaved_inference_time(models, x, *, rounds=15, number=3, warmup=2):
+    """Inference seconds per batch for several models, timed in alternation.
+
+    Each round times ``number`` forward passes (``training=False``) of every
+    model in turn, so that a change in the machine's load hits all models
+    alike; dividing two models' times round by round then gives ratios that
+    are robust to that load. ``warmup`` untimed passes per model come first.
+
+    Returns:
+        A dict from name to :class:`~companion.tools.timing.Timing` (seconds per pass).
+
+    Example:
+        >>> times = interleaved_inference_time(  # doctest: +SKIP
+        ...     {"bn": model, "folded": fold_batch_norm(model)}, x_batch)
+        >>> np.median(np.array(times["bn"].runs) / times["folded"].runs)  # doctest: +SKIP
+        1.9
+    """
+    if not models:
+        raise ValueError("models is empty: give at least one model")
+    x = np.asarray(x)
+    return interleaved_times(
+        {name: functools.partial(_forward, model, x) for name, model in models.items()},
+        rounds=rounds, warmup=warmup, number=number)
+
+
+def _forward(model, x):
+    # Converting to NumPy makes the measurement wait for the computation.
+    return np.asarray(model(x, training=False))

@@ -1,0 +1,65 @@
+"""The package's three layers import only downward: tools <- lab <- book.
+
+``companion.tools`` may import only itself (and ``companion._quiet``, which imports
+TensorFlow quietly); ``companion.lab`` may import tools and itself; ``companion.book``
+anything in the package. Imports inside functions count too.
+"""
+
+import ast
+import pathlib
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "companion"
+ALLOWED = {
+    "tools": {"_quiet", "tools"},
+    "lab": {"_quiet", "tools", "lab"},
+    "book": {"_quiet", "tools", "lab", "book"},
+}
+MODULES = sorted(path for layer in ALLOWED for path in (PACKAGE / layer).glob("*.py")
+                 if path.stem != "__init__")
+
+
+def companion_imports(path):
+    """The first component under ``companion`` of every companion import in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module + "." + alias.name if node.module == "companion"
+                     else node.module for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            raise AssertionError(f"{path.name}: relative import; use absolute ones")
+        else:
+            continue
+        found += [name.split(".")[1] for name in names
+                  if name.startswith("companion.")]
+    return found
+
+
+def test_the_three_layers_hold_modules():
+    for layer in ALLOWED:
+        assert len(list((PACKAGE / layer).glob("*.py"))) >= 3, layer
+    flat = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert flat == ["__init__.py", "__main__.py", "_quiet.py"], flat
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[f"{p.parent.name}/{p.name}" for p in MODULES])
+def test_imports_point_downward(path):
+    layer = path.parent.name
+    wrong = sorted(set(companion_imports(path)) - ALLOWED[layer])
+    assert wrong == [], f"companion/{layer}/{path.name} imports {wrong}, above its layer"
+
+
+def test_the_checker_sees_function_level_imports(tmp_path):
+    source = tmp_path / "probe.py"
+    source.write_text("def f():\n    from companion.book.claims import claim\n")
+    assert companion_imports(source) == ["book"]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[f"{p.parent.name}/{p.name}" for p in MODULES])
+def test_every_module_has_a_test_file_named_after_it(path):
+    tests = pathlib.Path(__file__).resolve().parent
+    assert (tests / f"test_{path.stem}.py").is_file(), \
+        f"companion/{path.parent.name}/{path.name} has no tests/test_{path.stem}.py"

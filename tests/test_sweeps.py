@@ -1,0 +1,52 @@
+"""companion.lab.sweeps: the optimizer bake-off."""
+
+import numpy as np
+import pytest
+
+from companion._quiet import keras
+from companion.lab import sweeps
+
+K = keras.optimizers
+
+
+def tiny_model():
+    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(3, "softmax")])
+
+
+def test_bake_off_table(tiny_data):
+    opts = {"sgd": K.SGD(0.05), "adam": K.Adam(0.01)}
+    table, results = sweeps.bake_off(opts, tiny_data, epochs=3, target=0.5, build=tiny_model)
+    assert list(table.index) == ["sgd", "adam"]
+    assert set(results) == {"sgd", "adam"}
+    for name, result in results.items():
+        assert result.model.optimizer is opts[name]
+        row = table.loc[name]
+        assert row["final_val_accuracy"] == result.history["val_accuracy"].iloc[-1]
+        assert row["best_val_accuracy"] == result.history["val_accuracy"].max()
+        assert row["seconds_per_epoch"] == pytest.approx(result.seconds_per_epoch)
+        reached = result.time_to_target(0.5)
+        if reached["epochs"] is None:
+            assert np.isnan(row["epochs_to_target"])
+        else:
+            assert row["epochs_to_target"] == reached["epochs"]
+    assert table.loc["adam", "learning_rate"] == pytest.approx(0.01)
+
+
+def test_bake_off_follows_the_course_seed(tiny_data, course_seed):
+    def final_loss(seed):
+        course_seed(seed)
+        table, _ = sweeps.bake_off({"sgd": K.SGD(0.05)}, tiny_data, epochs=1, target=0.5,
+                                   build=tiny_model)
+        return table.loc["sgd", "final_loss"]
+
+    assert final_loss(1) == final_loss(1)
+    assert final_loss(1) != final_loss(2)
+
+
+def test_bake_off_validation(tiny_data):
+    with pytest.raises(ValueError, match="empty"):
+        sweeps.bake_off({}, tiny_data, epochs=1, target=0.5)
+    with pytest.raises(ValueError, match="target"):
+        sweeps.bake_off({"sgd": K.SGD()}, tiny_data, epochs=1, target=85)
+    with pytest.raises(ValueError, match="optimizers\\['x'\\]"):
+        sweeps.bake_off({"x": "sgd"}, tiny_data, epochs=1, target=0.5)
