@@ -2,29 +2,53 @@
 #   make book   set up .venv and build the website into _build/html (full profile)
 #   make test   set up .venv, run the unit tests and nbval over every chapter (quick profile)
 # and, after make book, make site-test: the website in headless Chromium.
+#
+# Every chapter is executed once per package version and profile. nbval executes it
+# (two notebooks at a time, one per core, with pytest-xdist) and companion/book/nbcache.py
+# stores the executed notebook in Jupyter Book's cache, from which the book is built.
 PYTHON     ?= python3
 VENV       := .venv
 BIN        := $(VENV)/bin
 PROFILE    ?= full
 BOOK_FLAGS ?=
+JOBS       ?= 2
 
 # Jupyter Book's execution cache hashes only a notebook's code cells. A change to the
 # companion package or to the profile changes what the pages show, so either one
 # clears the cache (and Sphinx's record of which pages are up to date).
 EXECUTION_KEY = $(shell cat $(sort $(wildcard companion/*.py companion/*/*.py)) pyproject.toml | sha256sum | cut -c1-16)-$(PROFILE)
 KEY_FILE      := _build/.execution-key
+CACHE         := _build/.jupyter_cache
+# What companion/book/nbcache.py reads: where to store executed notebooks and cell times.
+NBVAL_ENV      = COMPANION_PROFILE=$(PROFILE) COMPANION_EXECUTION_CACHE=$(CACHE) \
+                 COMPANION_CELL_TIMES=_build/cell-times/$(PROFILE)
+PARALLEL       = -n $(JOBS) --dist loadfile
 
-.PHONY: book test site-test setup data clean
+.PHONY: book execute test site-test walltime setup data clean fresh-cache
 
-book: setup
-	@mkdir -p _build
-	@if [ "$$(cat $(KEY_FILE) 2>/dev/null)" != "$(EXECUTION_KEY)" ]; then \
-	  rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute; fi
+book: execute
 	COMPANION_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . $(BOOK_FLAGS)
+
+# Execute into the cache the chapters it lacks, in parallel, under nbval.
+execute: setup fresh-cache
+	@# pytest exits with 5 when every chapter was already in the cache (nothing to run)
+	$(NBVAL_ENV) COMPANION_SKIP_CACHED=1 $(BIN)/python -m pytest book --nbval-lax -q $(PARALLEL) \
+	  || [ $$? -eq 5 ]
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
 
-test: setup
-	COMPANION_PROFILE=quick $(BIN)/python -m pytest tests companion book --nbval-lax -q
+test: PROFILE = quick
+test: setup fresh-cache
+	$(NBVAL_ENV) $(BIN)/python -m pytest tests companion book --nbval-lax -q $(PARALLEL)
+	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
+
+# Per-notebook and total times of the last nbval run and book build, slowest cells.
+walltime: setup
+	$(BIN)/python -m companion walltime --profile $(PROFILE)
+
+fresh-cache:
+	@mkdir -p _build
+	@if [ "$$(cat $(KEY_FILE) 2>/dev/null)" != "$(EXECUTION_KEY)" ]; then \
+	  rm -rf $(CACHE) _build/.doctrees _build/jupyter_execute $(KEY_FILE); fi
 
 # The built website in headless Chromium (after `make book`): every page, its
 # console, images, mathematics, internal links and search; screenshots in

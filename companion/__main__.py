@@ -1,4 +1,4 @@
-"""Command line: ``python -m companion info``, ``data``, ``steps`` and ``bench``."""
+"""Command line: ``python -m companion info``, ``data``, ``steps``, ``bench`` and ``walltime``."""
 
 import argparse
 import platform
@@ -9,7 +9,7 @@ import numpy as np
 
 import companion
 from companion._quiet import keras, tf
-from companion.book import profiles, runtime
+from companion.book import profiles, runtime, walltime
 from companion.lab import bench, data, models, training
 
 
@@ -84,6 +84,12 @@ def _bench(args):
     return 0
 
 
+def _walltime(args):
+    """Per-notebook and per-cell times of the last nbval run (and the book's cache)."""
+    print(walltime.report(args.build_dir, profile=args.profile, slowest=args.slowest))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m companion",
                                      description="The course's companion package.")
@@ -105,8 +111,13 @@ def main(argv=None):
     race.add_argument("--train-size", type=int, default=10_000)
     race.add_argument("--batch-size", type=int, default=32)
     race.add_argument("--json", default=None, help="write the runs and the summary here")
+    times = commands.add_parser("walltime", help="where the time of make test / make book goes")
+    times.add_argument("--build-dir", default="_build")
+    times.add_argument("--profile", default="quick", choices=["quick", "full"])
+    times.add_argument("--slowest", type=int, default=10, help="how many of the slowest cells")
     args = parser.parse_args(argv)
-    command = {"info": _info, "data": _data, "steps": _steps, "bench": _bench}[args.command]
+    command = {"info": _info, "data": _data, "steps": _steps, "bench": _bench,
+               "walltime": _walltime}[args.command]
     try:
         return command(args)
     except ValueError as error:  # bad arguments: one line, not a traceback
