@@ -87,13 +87,14 @@ def _hermetic_environment(monkeypatch):
     """Tests set the package's environment variables themselves when they need them."""
     monkeypatch.delenv("COMPANION_PROFILE", raising=False)
     monkeypatch.delenv("COMPANION_DATA_DIR", raising=False)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
 
 
 def _clean_env(**overrides):
     env = dict(os.environ)
     # The subprocess must show the package's own behaviour, not ours.
     for name in ("TF_CPP_MIN_LOG_LEVEL", "COMPANION_PROFILE", "COMPANION_DATA_DIR",
-                 "PYTHONWARNINGS"):
+                 "PYTHONWARNINGS", "TF_CONFIG"):
         env.pop(name, None)
     for name, value in overrides.items():
         if value is None:
@@ -101,6 +102,12 @@ def _clean_env(**overrides):
         else:
             env[name] = str(value)
     return env
+
+
+@pytest.fixture
+def python_env():
+    """``python_env(**overrides)``: the environment ``run_python`` gives a child process."""
+    return _clean_env
 
 
 @pytest.fixture
