@@ -48,6 +48,7 @@ from companion.schedules import (cycle_momentum, lr_range_test, OneCycleSchedule
                                  schedule_values)
 from companion.seeds import paired_differences, run_seeds, seed_summary, summarize, verdict
 from companion.timing import inference_time, time_call, Timing
+from companion.tools.monitor import TrainingMonitor
 from companion.training import (compare, epoch_seconds, StopAtTarget, target_table, train,
                                 TrainingResult)
 from companion.transfer import (clone_with_weights, fine_tune, max_weight_change, replace_head,
@@ -81,6 +82,6 @@ __all__ = [
     "self_normalizing_recipe", "selu_constants", "selu_stack", "set_trainable", "setup",
     "signal_moments", "split_task_a_b", "StopAtTarget", "strategy", "summarize", "summarize_runs",
     "summarize_sweep", "target_table", "time_call", "time_to_accuracy", "Timing", "train",
-    "trainable_table", "TrainingResult", "trajectory", "unit_differences", "variance_check",
-    "variance_table", "verdict",
+    "trainable_table", "TrainingMonitor", "TrainingResult", "trajectory", "unit_differences",
+    "variance_check", "variance_table", "verdict",
 ]

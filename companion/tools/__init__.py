@@ -1,0 +1,1 @@
+"""Reusable tools for any Keras model: they depend on Keras, TensorFlow and NumPy only."""
