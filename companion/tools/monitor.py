@@ -53,44 +53,44 @@ from companion._quiet import keras, tf
 # transient at the start of training does not count.
 
 VANISHING_GRADIENT_RATIO = 1e-2
-"""Vanishing gradients: the first (input-side) layer's gradient norm is below this
-fraction of the largest layer's. With one learning rate for all layers, plain gradient
-descent then moves the first layer a hundred times more slowly, relative to the
-gradient, than the fastest one; chapter 1 measures ratios of 10^3 to 10^6 in deep
-sigmoid networks, while a healthy network's layers stay within one order of magnitude."""
+"""Vanishing gradients are reported when the first (input-side) layer's gradient norm is
+below this fraction of the largest layer's. With one learning rate for all layers, plain
+gradient descent then moves the first layer a hundred times more slowly, relative to the
+gradient, than the fastest one. Chapter 1 measures ratios beyond 1000 in a deep sigmoid
+network; the healthy networks of the tests stay within a factor of 10."""
 
 EXPLODING_GRADIENT_RATIO = 1e2
-"""Exploding gradients: some layer's ``gradient_norm / weight_norm`` is at least this.
-Plain gradient descent with a learning rate ``lr`` changes that layer's weights by
-``lr`` times this ratio per step; at 100, even ``lr = 1e-3`` would change them by a
-tenth of their size in one step, a hundred times the rule of thumb of
-:data:`UPDATE_RATIO_RULE`. Non-finite activations or gradients count as exploding
-whatever the ratio."""
+"""Exploding gradients are reported when some layer's ``gradient_norm / weight_norm`` is
+at least this. Plain gradient descent with a learning rate ``lr`` changes that layer's
+weights by ``lr`` times this ratio per step; at 100, even ``lr = 1e-3`` would change
+them by a tenth of their size in one step, a hundred times the rule of thumb of
+:data:`UPDATE_RATIO_RULE`. Non-finite activations, gradients or weights count as
+exploding whatever the ratio."""
 
 COLLAPSE_RATIO = 1e-2
-"""Collapsed signal: a hidden layer's ``unit_spread / activation_std`` is below this.
-The ratio is 1 when every unit has the same mean and all variation comes from the
-input, and it is several tenths in healthy layers (whose units have different
+"""A collapsed signal is reported when a hidden layer's ``unit_spread / activation_std``
+is below this. The ratio is 1 when every unit has the same mean and all variation comes
+from the input, and it is several tenths in healthy layers (whose units have different
 offsets); below 1/100, the differences between examples are a hundredth of the
-differences between units, and the next layers see nearly the same vector whatever
-the input."""
+differences between units, and the next layers see nearly the same vector whatever the
+input."""
 
 DEAD_UNIT_FRACTION = 0.4
-"""Dying units: at least this fraction of a ReLU-like hidden layer's units is never
-positive on the sample. "As much as 40% of your network can be dead" is the warning of
-Stanford's CS231n notes for ReLU networks trained with too high a learning rate; a
-He-initialised ReLU layer starts with almost none."""
+"""Dying units are reported when at least this fraction of a ReLU-like hidden layer's
+units is never positive on the sample. "As much as 40% of your network can be dead" is
+the warning of Stanford's CS231n notes about ReLU networks trained with too high a
+learning rate; a He-initialised ReLU layer starts with almost none."""
 
 SATURATED_UNIT_FRACTION = 0.4
-"""Saturation: at least this fraction of a bounded hidden layer's units is saturated
-(see :data:`SATURATION_TOLERANCE`). Chosen like :data:`DEAD_UNIT_FRACTION`: a saturated
-unit passes on little gradient, and a layer that has lost that many of its units is a
-layer where learning has largely stopped."""
+"""Saturation is reported when at least this fraction of a bounded hidden layer's units
+is saturated (see :data:`SATURATION_TOLERANCE`). Chosen like
+:data:`DEAD_UNIT_FRACTION`: a saturated unit passes on little gradient, and a layer that
+has lost that many of its units is a layer where learning has largely stopped."""
 
 SATURATION_TOLERANCE = 0.05
 """A unit's output counts as *near a bound* within this fraction of the activation's
-range: 0.05 for the sigmoid's (0, 1), 0.1 for tanh's (-1, 1). There the slope is at most
-19% of the activation's largest slope (sigmoid: 0.0475 against 0.25; tanh: 0.19
+range, 0.05 for the sigmoid's (0, 1) and 0.1 for tanh's (-1, 1). There the slope is at
+most 19% of the activation's largest slope (sigmoid: 0.0475 against 0.25; tanh: 0.19
 against 1)."""
 
 SATURATION_SHARE = 0.95
@@ -98,20 +98,23 @@ SATURATION_SHARE = 0.95
 sample's examples (near either bound: a unit flipping between 0 and 1 is as stuck)."""
 
 UPDATE_RATIO_RULE = 1e-3
-"""The rule of thumb for the update ratio: each step should change a layer's weights by
-about a thousandth of their size (Karpathy; Stanford's CS231n notes, "ratio of
-weights:updates"). It is an order of magnitude, not a target: thresholds below flag only
-departures by more than a factor of 30."""
+"""The rule of thumb for the update ratio, that each step should change a layer's
+weights by about a thousandth of their size (Karpathy; Stanford's CS231n notes, "ratio
+of weights:updates"). It is an order of magnitude, not a target: the thresholds below
+flag only departures by more than a factor of 30."""
 
 UPDATE_RATIO_TOO_HIGH = 3e-2
-"""Learning rate too high: the median over layers of the update ratio per step is above
-this, 30 times :data:`UPDATE_RATIO_RULE`. The weights then change by their own size in
-about 30 steps, faster than the loss surface they were fitted to stays valid."""
+"""A learning rate too high is reported when, at some record, the median over layers of
+the update ratio per step is above this, 30 times :data:`UPDATE_RATIO_RULE`. The weights
+then change by their own size in about 30 steps, faster than the loss surface they were
+fitted to stays valid. The largest value counts because a rate too high does its damage
+in the first steps and then often hides (see :meth:`TrainingMonitor.diagnose`)."""
 
 UPDATE_RATIO_TOO_LOW = 3e-5
-"""Learning rate too low: the median over layers of the update ratio per step is below
-this, a thirtieth of :data:`UPDATE_RATIO_RULE`. The weights would need more than 30,000
-steps (dozens of epochs of a small data set) to change by their own size."""
+"""A learning rate too low is reported when the median over layers of the update ratio
+per step is below this, a thirtieth of :data:`UPDATE_RATIO_RULE`. The weights would need
+more than 30,000 steps (dozens of epochs of a small data set) to change by their own
+size."""
 
 RELU_LIKE = frozenset({"relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "celu", "gelu",
                        "silu", "swish", "mish", "hard_silu", "hard_swish"})
@@ -409,8 +412,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         self._epoch = 0
         self._epoch_start = 0
         self._next_due = 0
-        self._snapshot_step = None
-        self._spe = 1
+        self._snapshot_steps = [None, None]  # two slots: the newest never overwrites the
+        self._spe = 1                          # one a pending record may still need
         self._step_offset = 0
 
     # -- Keras hooks ---------------------------------------------------------------------
@@ -433,7 +436,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         if not self._records or self._records[-1][0] < step:
             self._record(step)
         self._next_due = (step // self.every + 1) * self.every
-        self._snapshot_step = None
+        self._snapshot_steps = [None, None]
         self._maybe_snapshot(step)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -507,8 +510,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         y = None if self._y is None else tf.constant(self._y)
         kernels = [w.layer.kernel for w in watched]
         trainable = [w.layer.trainable and k.trainable for w, k in zip(watched, kernels)]
-        snapshots = [tf.Variable(tf.zeros(k.shape, dtype=k.dtype), trainable=False)
-                     for k in kernels]
+        snapshots = [[tf.Variable(tf.zeros(k.shape, dtype=k.dtype), trainable=False)
+                      for k in kernels] for _ in range(2)]
         n = len(watched)
         structure = self._structure
         training = self.training
@@ -555,8 +558,9 @@ class TrainingMonitor(keras.callbacks.Callback):
                 gradient_norms = [next(gradients) if t else None for t in trainable]
                 gradient_norms = [nan if g is None else norm(g) for g in gradient_norms]
             weight_norms = tf.stack([norm(k) for k in kernels])
-            snapshot_norms = tf.stack([norm(s) for s in snapshots])
-            moved = tf.stack([norm(tf.cast(k, s.dtype) - s) for k, s in zip(kernels, snapshots)])
+            snapshot_norms = tf.stack([[norm(s) for s in slot] for slot in snapshots])
+            moved = tf.stack([[norm(tf.cast(k, s.dtype) - s) for k, s in zip(kernels, slot)]
+                              for slot in snapshots])
             result = {"stats": stats, "gradient_norms": tf.stack(gradient_norms),
                       "weight_norms": weight_norms, "snapshot_norms": snapshot_norms,
                       "moved": moved}
@@ -566,8 +570,8 @@ class TrainingMonitor(keras.callbacks.Callback):
                 variable.assign(value)
             return result
 
-        def snapshot():
-            for k, s in zip(kernels, snapshots):
+        def snapshot(slot):
+            for k, s in zip(kernels, snapshots[slot]):
                 s.assign(tf.cast(k, s.dtype))
 
         self._watched = watched
@@ -581,9 +585,13 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     def _maybe_snapshot(self, step):
         """Copy the kernels if the next callback may be a record: the update window."""
-        if step + self._spe >= self._next_due and self._snapshot_step != step:
-            self._snapshot()
-            self._snapshot_step = step
+        if step + self._spe >= self._next_due and step not in self._snapshot_steps:
+            # Overwrite the older slot (or an empty one): the newer may still be needed,
+            # e.g. by the record at the end of training when this step is the last.
+            steps = [-1 if s is None else s for s in self._snapshot_steps]
+            slot = int(np.argmin(steps))
+            self._snapshot(slot)
+            self._snapshot_steps[slot] = step
 
     def _record(self, step):
         histograms = self._writer is not None and self.histograms
@@ -594,10 +602,14 @@ class TrainingMonitor(keras.callbacks.Callback):
         values[:, SERIES.index("gradient_norm")] = result["gradient_norms"].numpy()
         values[:, SERIES.index("weight_norm")] = result["weight_norms"].numpy()
         window = 0
-        if self._snapshot_step is not None and self._snapshot_step < step:
-            window = step - self._snapshot_step
+        earlier = [(s, slot) for slot, s in enumerate(self._snapshot_steps)
+                   if s is not None and s < step]
+        if earlier:
+            snapshot_step, slot = max(earlier)
+            window = step - snapshot_step
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = result["moved"].numpy() / result["snapshot_norms"].numpy() / window
+                ratio = (result["moved"].numpy()[slot]
+                         / result["snapshot_norms"].numpy()[slot] / window)
             values[:, SERIES.index("update_ratio")] = np.where(self._trainable, ratio, np.nan)
         self._records.append((step, self._epoch, window, values))
         if self._writer is not None:
