@@ -536,6 +536,20 @@ def test_tensorboard_scalars_and_histograms(tmp_path):
     # not-applicable series (dead units of tanh, ...) are not written: nothing else is there
     assert set(events) == expected
     assert ("dead_fraction/tanh", 0) not in events and ("dead_fraction/relu", 0) in events
+    # Step 0 holds the hand-set kernel: its histogram spans it as NumPy's does.
+    _, buckets = events[("kernel/tanh", 0)]
+    counts, edges = np.histogram(W1.astype(np.float64), bins=mon.HISTOGRAM_BINS)
+    np.testing.assert_allclose(buckets[:, 0], edges[:-1], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(buckets[:, 1], edges[1:], rtol=1e-6, atol=1e-6)
+    assert np.abs(buckets[:, 2] - counts).sum() <= 2  # values on an edge may change sides
+
+
+def test_tensorboard_without_histograms(tmp_path):
+    monitor = TrainingMonitor(5, sample=(X, Y), log_dir=str(tmp_path), histograms=False)
+    fit(hand_model(), X, Y, monitor)
+    tags = {tag for tag, _ in read_events(tmp_path)}
+    assert "gradient_norm/out" in tags
+    assert not any(tag.startswith(("activations/", "kernel/")) for tag in tags)
 
 
 def test_tensorboard_reads_the_files(tmp_path):
