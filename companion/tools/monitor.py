@@ -381,10 +381,11 @@ class TrainingMonitor(keras.callbacks.Callback):
     function, plus a copy of the kernels. On chapter 1's network trained as
     ``cp.train`` trains it (ten sigmoid layers of 60 units on Fashion-MNIST, batches of
     32, 32 steps per execution), with a sample of 256 images, ``every=50`` added about a
-    tenth to an epoch on the course's two-core development machine (median over
-    interleaved epochs with and without the monitor: +8% to +11% in wall-clock time,
-    +12% in CPU time); writing TensorBoard summaries as well about doubled that. The
-    script ``tests/monitor_overhead.py`` measures it on your machine.
+    tenth to an epoch on the course's two-core development machine: +8% to +14% in CPU
+    time, the median over interleaved epochs with and without the monitor in each of
+    five runs (wall-clock medians, on a machine shared with other work, ranged from
+    -14% to +11%). Writing TensorBoard summaries as well about doubles the cost of a
+    record. The script ``tests/monitor_overhead.py`` measures it on your machine.
 
     Example:
         >>> monitor = TrainingMonitor(every=50, sample=(x_valid[:256], y_valid[:256]))  # doctest: +SKIP
