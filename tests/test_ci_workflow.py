@@ -118,6 +118,6 @@ def test_container_python_is_one_the_package_supports():
     pyproject = (ROOT / "pyproject.toml").read_text()
     low, high = re.search(r'requires-python = ">=3\.(\d+),<3\.(\d+)"', pyproject).groups()
     for name in ("test", "site"):
-        image = workflow()["jobs"][name]["container"]
+        image = workflow()["jobs"][name]["container"]["image"]
         minor = int(re.fullmatch(r"python:3\.(\d+)-bookworm", image).group(1))
         assert int(low) <= minor < int(high), image
