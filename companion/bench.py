@@ -23,8 +23,10 @@ from companion._quiet import keras
 from companion.recipes import get_recipe, recipe_defaults
 from companion.training import EpochTimer, StopAtTarget, TrainingResult
 
+#: The columns of a benchmark's table of runs, one row per configuration and seed.
 RUN_COLUMNS = ("configuration", "seed", "reached", "epochs", "seconds", "epochs_run",
                "seconds_run", "best_val_accuracy")
+#: The columns of a benchmark's summary, one row per configuration.
 SUMMARY_COLUMNS = ("runs", "reached", "epochs_median", "epochs_min", "epochs_max",
                    "seconds_median", "seconds_min", "seconds_max", "best_val_accuracy")
 

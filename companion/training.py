@@ -7,9 +7,9 @@ import pandas as pd
 
 from companion._quiet import keras
 
-# Several optimizer steps per call into the compiled graph: on a CPU this cuts the
-# Python overhead that dominates small MLPs: `python -m companion steps` measures it
-# (README: about 2x against 1 at batch size 32; little gained beyond 32).
+#: Optimizer steps per call into the compiled graph. On a CPU this cuts the Python
+#: overhead that dominates small MLPs; ``python -m companion steps`` measures it
+#: (README: about 2x against 1 at batch size 32; little gained beyond 32).
 STEPS_PER_EXECUTION = 32
 
 
@@ -18,6 +18,7 @@ class EpochTimer(keras.callbacks.Callback):
 
     def __init__(self):
         super().__init__()
+        #: Seconds of each finished epoch, in order.
         self.seconds = []
         self._start = None
 
@@ -96,8 +97,8 @@ class TrainingResult:
         which is what a user waits.
 
         Returns:
-            ``{"epochs": int, "seconds": float}``, or ``{"epochs": None,
-            "seconds": None}`` when the run never reached the target.
+            ``{"epochs": int, "seconds": float}``, or
+            ``{"epochs": None, "seconds": None}`` when the run never reached the target.
 
         Example:
             >>> result.time_to_target(0.85)  # doctest: +SKIP
