@@ -24,8 +24,10 @@ from companion.lab.seeding import reseed, seed_list
 from companion.lab.training import train
 from companion.tools.checks import check_int, check_real
 
+#: The columns of a benchmark's table of runs, one row per configuration and seed.
 RUN_COLUMNS = ("configuration", "seed", "reached", "epochs", "seconds", "epochs_run",
                "seconds_run", "epochs_counted", "seconds_counted", "best_val_accuracy")
+#: The columns of a benchmark's summary, one row per configuration.
 SUMMARY_COLUMNS = ("runs", "reached", "epochs_median", "epochs_min", "epochs_max",
                    "seconds_median", "seconds_min", "seconds_max", "best_val_accuracy")
 

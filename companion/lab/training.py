@@ -12,9 +12,9 @@ from companion.tools.checks import check_int, check_real
 from companion.tools.optimizers import make_optimizer
 from companion.tools.timing import interleaved_times
 
-# Several optimizer steps per call into the compiled graph: on a CPU this cuts the
-# Python overhead that dominates small MLPs: `python -m companion steps` measures it
-# (README: about 2x against 1 at batch size 32; little gained beyond 32).
+#: Optimizer steps per call into the compiled graph. On a CPU this cuts the Python
+#: overhead that dominates small MLPs; ``python -m companion steps`` measures it
+#: (README: about 2x against 1 at batch size 32; little gained beyond 32).
 STEPS_PER_EXECUTION = 32
 
 
@@ -47,8 +47,8 @@ class TrainingResult:
         which is what a user waits.
 
         Returns:
-            ``{"epochs": int, "seconds": float}``, or ``{"epochs": None,
-            "seconds": None}`` when the run never reached the target.
+            ``{"epochs": int, "seconds": float}``, or
+            ``{"epochs": None, "seconds": None}`` when the run never reached the target.
 
         Example:
             >>> result.time_to_target(0.85)  # doctest: +SKIP

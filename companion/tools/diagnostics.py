@@ -174,6 +174,7 @@ class RelativeUpdateRecorder(keras.callbacks.Callback):
 
     @property
     def table(self):
+        """The relative updates so far, one row per epoch and one column per Dense layer."""
         frame = pd.DataFrame(self.rows)
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
         return frame

@@ -18,14 +18,17 @@ class Timing:
 
     @property
     def median(self):
+        """Median seconds per call, the figure to quote."""
         return statistics.median(self.runs)
 
     @property
     def best(self):
+        """Fewest seconds per call."""
         return min(self.runs)
 
     @property
     def worst(self):
+        """Most seconds per call."""
         return max(self.runs)
 
     def ratio_to(self, other):
