@@ -31,9 +31,14 @@ FILE_NAMES = (
 
 
 def pytest_ignore_collect(collection_path, config):
-    """Leave the browser test out unless it is named (``make site-test``, after a build)."""
-    if collection_path.name == "site_check.py":
-        return not any("site_check" in str(arg) for arg in config.args)
+    """Collect only test files here; scripts (the browser test, benchmarks, probes) run when named.
+
+    ``--doctest-modules`` would otherwise import every script under ``tests/``; the
+    browser test, for one, needs a built site (``make site-test``).
+    """
+    if collection_path.suffix == ".py" and collection_path.parent == pathlib.Path(__file__).parent \
+            and not collection_path.name.startswith(("test_", "conftest")):
+        return not any(collection_path.name in str(arg) for arg in config.args)
     return None
 
 
