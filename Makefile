@@ -47,10 +47,11 @@ site-test: setup
 	$(BIN)/python -m pytest tests/site_check.py -q
 
 # JupyterLab on book/ in the quick profile, from .venv with the [lab] extra
-# (e.g. make lab LAB_FLAGS=--no-browser).
+# (e.g. make lab LAB_FLAGS=--no-browser). Jupyter refuses to run as root (containers,
+# CI) unless told to.
 lab: $(VENV)/.lab-installed
 	@$(FETCH_DATA)
-	COMPANION_PROFILE=quick $(BIN)/jupyter lab book/ $(LAB_FLAGS)
+	COMPANION_PROFILE=quick $(BIN)/jupyter lab book/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS)
 
 # The first code cell of every chapter installs the companion on Colab, from
 # repository.url in _config.yml: run this after changing it (a test checks the cells).

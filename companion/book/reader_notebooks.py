@@ -749,8 +749,8 @@ def _solution_regions(text, in_solution, converter):
         in_solution = match["label"]  # None at solution-end
         if in_solution:
             title = escape_markdown(converter.solution_title(in_solution))
-            segments.append((f"**{title}** (its code cells are collapsed in JupyterLab: "
-                             "click the bar at their left to expand them)", None))
+            segments.append((f"**{title}** (in JupyterLab its code cells are collapsed: "
+                             "click one to show it)", None))
         position = match.end()
     segments.append((text[position:], in_solution))
     pieces = []
@@ -758,7 +758,7 @@ def _solution_regions(text, in_solution, converter):
         if not segment.strip():
             continue
         if label:
-            summary = f"{converter.solution_title(label)}, continued"
+            summary = f"{converter.solution_title(label)}: text"
             pieces.append(converter.details(summary, segment.strip("\n")))
         else:
             pieces.append(segment.strip("\n"))
