@@ -65,9 +65,9 @@ colab-cells: setup
 test-oldest: $(OLDEST_VENV)/.installed
 	@rm -rf _build/oldest-run && mkdir -p _build/oldest-run
 	cp book/01_unstable_gradients.ipynb _build/oldest-run/
-	cd _build/oldest-run && COMPANION_PROFILE=quick $(CURDIR)/$(OLDEST_BIN)/python -m pytest \
+	cd _build/oldest-run && COMPANION_PROFILE=quick $(abspath $(OLDEST_BIN))/python -m pytest \
 	  -c $(CURDIR)/pyproject.toml --rootdir=$(CURDIR) -q $(CURDIR)/tests
-	cd _build/oldest-run && COMPANION_PROFILE=quick $(CURDIR)/$(OLDEST_BIN)/python -m pytest \
+	cd _build/oldest-run && COMPANION_PROFILE=quick $(abspath $(OLDEST_BIN))/python -m pytest \
 	  -c $(CURDIR)/pyproject.toml --rootdir=$(CURDIR)/_build/oldest-run -q --nbval-lax \
 	  01_unstable_gradients.ipynb
 

@@ -370,3 +370,20 @@ def test_reader_install_cell_follows_the_configuration(tmp_path):
     reader = rn.convert_notebook(notebook, book, doc_path=CHEAPEST)
     install = next(c for c in reader.cells if c.cell_type == "code")
     assert "git+https://github.com/owner/course@main" in install.source
+
+
+def test_glued_figure_becomes_an_attachment(book):
+    png = "iVBORw0KGgo="  # the data is carried, not decoded
+    text = "```{glue:figure} curve\n:alt: A falling curve\n\nThe loss.\n```"
+    converted, converter = convert(book, text, {"curve": {"data": {"image/png": png,
+                                                                   "text/plain": "<Figure>"}}})
+    assert converted == "![A falling curve](attachment:curve.png)\n\nThe loss.†"
+    assert converter.attachments == {"curve.png": {"image/png": png}}
+
+
+def test_myst_quoted_in_a_code_block_is_not_flagged():
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "Text.\n\n```markdown\n{glue:text}`x`\n```\n")])
+    assert rn.surviving_myst(notebook) == []
+    notebook.cells.append(nbformat.v4.new_markdown_cell("Left: {cite:t}`x`"))
+    assert rn.surviving_myst(notebook) == ["Left: {cite:t}`x`"]

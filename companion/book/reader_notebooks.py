@@ -78,6 +78,7 @@ _SOLUTION_START = "\x00solution-start {}\x00"
 _SOLUTION_END = "\x00solution-end\x00"
 _SOLUTION_MARK = re.compile("\x00solution-(start (?P<label>[^\x00]+)|end)\x00")
 _SURVIVING_MYST = re.compile(r"\{[a-z][\w:+-]*\}`|^\s*(`{3,}|:{3,})\s*\{|\x00", re.M)
+_CODE_BLOCK = re.compile(r"^(?P<fence>`{3,}|~{3,})(?!\s*\{).*?^(?P=fence)\s*$", re.M | re.S)
 
 
 def escape_markdown(text):
@@ -801,11 +802,15 @@ def _add_note(cells, book):
 
 
 def surviving_myst(notebook):
-    """Lines of ``notebook``'s Markdown cells that still look like a MyST role or directive."""
+    """Lines of ``notebook``'s Markdown cells that still look like a MyST role or directive.
+
+    Code blocks are skipped: an included listing may quote MyST or reST.
+    """
     found = []
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            found += [line for line in cell.source.split("\n") if _SURVIVING_MYST.search(line)]
+            prose = _CODE_BLOCK.sub("", cell.source)
+            found += [line for line in prose.split("\n") if _SURVIVING_MYST.search(line)]
     return found
 
 
