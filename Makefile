@@ -1,7 +1,10 @@
-# The README's two commands:
-#   make book   set up .venv and build the website into _build/html (full profile)
-#   make test   set up .venv, run the unit tests and nbval over every chapter (quick profile)
-# and, after make book, make site-test: the website in headless Chromium.
+# The README's commands:
+#   make lab          set up .venv with JupyterLab and open book/ in it (quick profile)
+#   make book         set up .venv and build the website into _build/html (full profile),
+#                     with the reader notebooks its download buttons serve
+#   make test         set up .venv, run the unit tests and nbval over every chapter (quick profile)
+# and, after make book, make site-test: the website in headless Chromium;
+# make test-oldest: the unit tests and one chapter with the oldest supported versions.
 #
 # Every chapter is executed once per package version and profile. nbval executes it
 # (two notebooks at a time, one per core, with pytest-xdist) and companion/book/nbcache.py
@@ -12,6 +15,10 @@ BIN        := $(VENV)/bin
 PROFILE    ?= full
 BOOK_FLAGS ?=
 JOBS       ?= 2
+LAB_FLAGS  ?=
+# The lower bounds of pyproject.toml's ranges, installed by make test-oldest.
+OLDEST_VENV ?= _build/venv-oldest
+OLDEST_BIN  := $(OLDEST_VENV)/bin
 
 # Jupyter Book's execution cache hashes only a notebook's code cells. A change to the
 # companion package or to the profile changes what the pages show, so either one
@@ -24,10 +31,11 @@ NBVAL_ENV      = COMPANION_PROFILE=$(PROFILE) COMPANION_EXECUTION_CACHE=$(CACHE)
                  COMPANION_CELL_TIMES=_build/cell-times/$(PROFILE)
 PARALLEL       = -n $(JOBS) --dist loadfile
 
-.PHONY: book execute test site-test walltime setup data clean fresh-cache
+.PHONY: book execute notebooks test site-test walltime test-oldest lab colab-cells setup data clean fresh-cache
 
 book: execute
 	COMPANION_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	@$(MAKE) --no-print-directory notebooks
 
 # Execute into the cache the chapters it lacks, in parallel, under nbval.
 execute: setup fresh-cache
@@ -40,6 +48,12 @@ test: PROFILE = quick
 test: setup fresh-cache
 	$(NBVAL_ENV) $(BIN)/python -m pytest tests companion book --nbval-lax -q $(PARALLEL)
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
+
+# Reader notebooks: the executed chapters in plain Jupyter Markdown (glue values of the
+# build, literal includes inlined, no MyST), outputs kept; the site's download buttons
+# serve them. make book ends with this; alone, it converts the last build's notebooks.
+notebooks:
+	$(BIN)/python -m companion.book.reader_notebooks _build/jupyter_execute/book _build/html/_notebooks
 
 # Per-notebook and total times of the last nbval run and book build, slowest cells.
 walltime: setup
@@ -56,6 +70,38 @@ fresh-cache:
 site-test: setup
 	$(BIN)/python -m pytest tests/site_check.py -q
 
+# JupyterLab on book/ in the quick profile, from .venv with the [lab] extra
+# (e.g. make lab LAB_FLAGS=--no-browser). Jupyter refuses to run as root (containers,
+# CI) unless told to.
+lab: $(VENV)/.lab-installed
+	@$(FETCH_DATA)
+	COMPANION_PROFILE=quick $(BIN)/jupyter lab book/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS)
+
+# The first code cell of every chapter installs the companion on Colab, from
+# repository.url in _config.yml: run this after changing it (a test checks the cells).
+colab-cells: setup
+	$(BIN)/python -m companion.book.colab book
+
+# The oldest versions the ranges in pyproject.toml allow (tests/constraints-oldest.txt),
+# in a virtual environment of their own with the package installed as a user installs it
+# (not editable): the unit tests, then chapter 1 under nbval, both run from outside the
+# repository so that they import the installed package.
+test-oldest: $(OLDEST_VENV)/.installed
+	@rm -rf _build/oldest-run && mkdir -p _build/oldest-run
+	cp book/01_unstable_gradients.ipynb _build/oldest-run/
+	cd _build/oldest-run && COMPANION_PROFILE=quick $(abspath $(OLDEST_BIN))/python -m pytest \
+	  -c $(CURDIR)/pyproject.toml --rootdir=$(CURDIR) -q $(CURDIR)/tests
+	cd _build/oldest-run && COMPANION_PROFILE=quick $(abspath $(OLDEST_BIN))/python -m pytest \
+	  -c $(CURDIR)/pyproject.toml --rootdir=$(CURDIR)/_build/oldest-run -q --nbval-lax \
+	  01_unstable_gradients.ipynb
+
+$(OLDEST_VENV)/.installed: pyproject.toml tests/constraints-oldest.txt
+	rm -rf $(OLDEST_VENV)
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_BIN)/python -m pip install --quiet --upgrade pip
+	$(OLDEST_BIN)/python -m pip install --quiet -c tests/constraints-oldest.txt ".[test]"
+	@touch $@
+
 setup: $(VENV)/.installed data
 
 $(VENV)/.installed: pyproject.toml
@@ -64,18 +110,28 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[book,test]"
 	@touch $@
 
+$(VENV)/.lab-installed: pyproject.toml
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[lab]"
+	@touch $@
+
 # Fashion-MNIST: nothing to do when a local copy exists. Otherwise, as root on
 # Debian or Ubuntu, install Debian's package; elsewhere Keras downloads it at first use.
+define FETCH_DATA
+if ! $(BIN)/python -m companion data >/dev/null 2>&1; then \
+  if [ "$$(id -u)" = 0 ] && grep -qiE '^ID(_LIKE)?=.*(debian|ubuntu)' /etc/os-release 2>/dev/null; then \
+    echo "Installing Debian's dataset-fashion-mnist"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+  else \
+    echo "Fashion-MNIST is not installed: Keras will download it at first use" \
+         "(offline: sudo apt-get install dataset-fashion-mnist)"; \
+  fi; \
+fi
+endef
+
 data: $(VENV)/.installed
-	@if ! $(BIN)/python -m companion data >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ] && grep -qiE '^ID(_LIKE)?=.*(debian|ubuntu)' /etc/os-release 2>/dev/null; then \
-	    echo "Installing Debian's dataset-fashion-mnist"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
-	  else \
-	    echo "Fashion-MNIST is not installed: Keras will download it at first use" \
-	         "(offline: sudo apt-get install dataset-fashion-mnist)"; \
-	  fi; \
-	fi
+	@$(FETCH_DATA)
 
 clean:
 	rm -rf _build

@@ -62,3 +62,23 @@ def test_root_favicon_is_a_real_icon(tmp_path):
     with Image.open(target) as icon:
         assert icon.format == "ICO"
         assert (32, 32) in icon.info["sizes"]
+
+
+def _header_buttons():
+    return [{"type": "group", "label": "download-buttons", "buttons": [
+        {"type": "link", "url": "../_sources/book/06_optimizers.ipynb",
+         "label": "download-source-button", "tooltip": "Download source file"},
+        {"type": "javascript", "label": "download-pdf-button"}]}]
+
+
+@pytest.mark.parametrize("suffix, expected", [
+    (".ipynb", "../_notebooks/06_optimizers.ipynb"),
+    (".md", "../_sources/book/06_optimizers.ipynb")])
+def test_download_button_serves_the_reader_notebook(suffix, expected):
+    # pathto(name, 1) gives a file's address relative to the page (book/...)
+    context = {"page_source_suffix": suffix, "header_buttons": _header_buttons(),
+               "pathto": lambda name, resource=0: "../" + name}
+    course_site.serve_reader_notebook(None, "book/06_optimizers", "page.html", context, None)
+    source_button, pdf_button = context["header_buttons"][0]["buttons"]
+    assert source_button["url"] == expected
+    assert pdf_button == {"type": "javascript", "label": "download-pdf-button"}

@@ -6,6 +6,10 @@
 * One setting, ``repository.url`` in ``_config.yml``, switches the repository button
   and the Colab and Binder launch buttons on; while it is empty they are all off, so
   the site never shows a button that leads nowhere.
+* A chapter's download button serves its *reader notebook* (plain Jupyter Markdown with
+  the build's outputs, ``_notebooks/NAME.ipynb``, written after the build by
+  ``make notebooks``; see ``companion/book/reader_notebooks.py``) instead of the MyST
+  source without outputs.
 * The favicon is also written to the site's root as ``favicon.ico``: the root
   ``index.html`` that Jupyter Book writes is a bare redirect with no icon link, and
   a browser that opens it asks for ``/favicon.ico`` (a 404 without this copy).
@@ -24,6 +28,7 @@ MATHJAX_ENTRY = "tex-chtml.js"
 UNUSED_BUNDLES = ("mml-*.js", "tex-mml-*.js", "tex-svg*.js", "tex-chtml-full*.js",
                   "node-main.js")
 REPOSITORY_SWITCHED = ("use_repository_button", "use_issues_button", "use_edit_page_button")
+READER_NOTEBOOKS = "_notebooks"  # under the site's root; the Makefile writes them there
 
 
 def mathjax_source():
@@ -67,6 +72,23 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def serve_reader_notebook(app, pagename, templatename, context, doctree):
+    """Point a notebook page's download button at its reader notebook.
+
+    sphinx-book-theme builds the button (``download-source-button``) to serve
+    ``_sources/<page>.ipynb``, the MyST source without outputs; this handler runs after
+    the theme's (priority 501) and changes only that link's address and tooltip.
+    """
+    if context.get("page_source_suffix") != ".ipynb":
+        return
+    target = f"{READER_NOTEBOOKS}/{pagename.rsplit('/', 1)[-1]}.ipynb"
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []):
+            if button.get("label") == "download-source-button":
+                button["url"] = context["pathto"](target, 1)
+                button["tooltip"] = "Download the notebook, with this build's outputs"
+
+
 def _copy_mathjax(app, exception):
     if exception is not None or app.builder.format != "html":
         return
@@ -95,6 +117,7 @@ def _root_favicon(app, exception):
 def setup(app):
     app.connect("config-inited", _configure)
     app.connect("html-page-context", drop_duplicate_scripts)
+    app.connect("html-page-context", serve_reader_notebook, priority=600)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _root_favicon)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -27,7 +27,10 @@ def layer_outputs(model, x, *, batch_size=1024):
         {'hidden_1': (4, 8), 'hidden_2': (4, 8), 'output': (4, 10)}
     """
     layers = dense_layers(model)
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    # A single input as a tensor, not a one-element list: the array passed to predict
+    # must match the structure (Keras before 3.8 warns otherwise).
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs, [layer.output for layer in layers])
     values = probe.predict(np.asarray(x), batch_size=batch_size, verbose=0)
     if len(layers) == 1:  # a single-output model returns an array, not a list
         values = [values]
