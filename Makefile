@@ -1,7 +1,8 @@
 # The README's two commands:
 #   make book   set up .venv and build the website into _build/html (full profile)
 #   make test   set up .venv, run the unit tests and nbval over every chapter (quick profile)
-# and, after make book, make site-test: the website in headless Chromium.
+# and, after make book, make site-test: the website in headless Chromium;
+# make pdf: the whole course as one PDF (not part of make test).
 PYTHON     ?= python3
 VENV       := .venv
 BIN        := $(VENV)/bin
@@ -13,15 +14,54 @@ BOOK_FLAGS ?=
 # clears the cache (and Sphinx's record of which pages are up to date).
 EXECUTION_KEY = $(shell cat $(sort $(wildcard companion/*.py)) pyproject.toml | sha256sum | cut -c1-16)-$(PROFILE)
 KEY_FILE      := _build/.execution-key
-
-.PHONY: book test site-test setup data clean
-
-book: setup
+define CHECK_EXECUTION_KEY
 	@mkdir -p _build
 	@if [ "$$(cat $(KEY_FILE) 2>/dev/null)" != "$(EXECUTION_KEY)" ]; then \
 	  rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute; fi
+endef
+
+# The PDF (make pdf). Its name is latex_documents' targetname in _config.yml; the
+# website links it (from the introduction) when it exists at course_pdf there.
+PDF          := _build/pdf/training-deep-neural-networks.pdf
+LATEX_PDF    := _build/latex/$(notdir $(PDF))
+# Debian's packages for Jupyter Book's LaTeX builder: XeLaTeX with fontspec,
+# unicode-math, ucharclasses and polyglossia (texlive-xetex); Sphinx's LaTeX style
+# and the jupyterBook class's packages, changepage, pgfplots and the rest
+# (texlive-latex-extra); bbm (texlive-fonts-extra); Sphinx's default XeLaTeX fonts
+# (fonts-freefont-otf); and latexmk, which runs XeLaTeX until references settle.
+TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-fonts-recommended \
+                texlive-fonts-extra fonts-freefont-otf latexmk
+
+.PHONY: book pdf tex test site-test setup data clean
+
+book: setup
+	$(CHECK_EXECUTION_KEY)
 	COMPANION_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . $(BOOK_FLAGS)
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
+
+# The whole course as one PDF in $(PDF), from the same executed notebooks as the
+# website (same cache, same profile). Build it before `make book` for the website
+# to link it.
+pdf: setup tex
+	$(CHECK_EXECUTION_KEY)
+	COMPANION_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . --builder pdflatex $(BOOK_FLAGS)
+	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
+	@mkdir -p $(dir $(PDF))
+	cp $(LATEX_PDF) $(PDF)
+
+# TeX Live for make pdf: as root on Debian or Ubuntu, installed with apt-get when a
+# package is missing; elsewhere the build needs xelatex and latexmk on the PATH.
+tex:
+	@if [ "$$(id -u)" = 0 ] && grep -qiE '^ID(_LIKE)?=.*(debian|ubuntu)' /etc/os-release 2>/dev/null; then \
+	  if ! dpkg -s $(TEX_PACKAGES) >/dev/null 2>&1; then \
+	    echo "Installing TeX Live for the PDF: $(TEX_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends $(TEX_PACKAGES); \
+	  fi; \
+	elif ! command -v xelatex >/dev/null 2>&1 || ! command -v latexmk >/dev/null 2>&1; then \
+	  echo "make pdf needs XeLaTeX and latexmk (Debian: apt-get install $(TEX_PACKAGES))"; \
+	  exit 1; \
+	fi
 
 test: setup
 	COMPANION_PROFILE=quick $(BIN)/python -m pytest tests book --nbval-lax -q
