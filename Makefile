@@ -4,7 +4,8 @@
 #                     with the reader notebooks its download buttons serve
 #   make test         set up .venv, run the unit tests and nbval over every chapter (quick profile)
 # and, after make book, make site-test: the website in headless Chromium;
-# make test-oldest: the unit tests and one chapter with the oldest supported versions.
+# make test-oldest: the unit tests and one chapter with the oldest supported versions;
+# make pdf: the whole course as one PDF (not part of make test).
 #
 # Every chapter is executed once per package version and profile. nbval executes it
 # (two notebooks at a time, one per core, with pytest-xdist) and companion/book/nbcache.py
@@ -31,11 +32,45 @@ NBVAL_ENV      = COMPANION_PROFILE=$(PROFILE) COMPANION_EXECUTION_CACHE=$(CACHE)
                  COMPANION_CELL_TIMES=_build/cell-times/$(PROFILE)
 PARALLEL       = -n $(JOBS) --dist loadfile
 
-.PHONY: book execute notebooks test site-test walltime test-oldest lab colab-cells setup data clean fresh-cache
+# The PDF (make pdf). Its name is latex_documents' targetname in _config.yml; the
+# website links it (from the introduction) when it exists at course_pdf there.
+PDF          := _build/pdf/training-deep-neural-networks.pdf
+LATEX_PDF    := _build/latex/$(notdir $(PDF))
+# Debian's packages for Jupyter Book's LaTeX builder: XeLaTeX with fontspec,
+# unicode-math, ucharclasses and polyglossia (texlive-xetex); Sphinx's LaTeX style
+# and the jupyterBook class's packages, changepage, pgfplots and the rest
+# (texlive-latex-extra); bbm (texlive-fonts-extra); Sphinx's default XeLaTeX fonts
+# (fonts-freefont-otf); and latexmk, which runs XeLaTeX until references settle.
+TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-fonts-recommended \
+                texlive-fonts-extra fonts-freefont-otf latexmk
+
+.PHONY: book execute notebooks pdf tex test site-test walltime test-oldest lab colab-cells setup data clean fresh-cache
 
 book: execute
 	COMPANION_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . $(BOOK_FLAGS)
 	@$(MAKE) --no-print-directory notebooks
+
+# The whole course as one PDF in $(PDF), from the same executed notebooks as the
+# website (same cache, same profile). Build it before `make book` for the website
+# to link it.
+pdf: execute tex
+	COMPANION_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . --builder pdflatex $(BOOK_FLAGS)
+	@mkdir -p $(dir $(PDF))
+	cp $(LATEX_PDF) $(PDF)
+
+# TeX Live for make pdf: as root on Debian or Ubuntu, installed with apt-get when a
+# package is missing; elsewhere the build needs xelatex and latexmk on the PATH.
+tex:
+	@if [ "$$(id -u)" = 0 ] && grep -qiE '^ID(_LIKE)?=.*(debian|ubuntu)' /etc/os-release 2>/dev/null; then \
+	  if ! dpkg -s $(TEX_PACKAGES) >/dev/null 2>&1; then \
+	    echo "Installing TeX Live for the PDF: $(TEX_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends $(TEX_PACKAGES); \
+	  fi; \
+	elif ! command -v xelatex >/dev/null 2>&1 || ! command -v latexmk >/dev/null 2>&1; then \
+	  echo "make pdf needs XeLaTeX and latexmk (Debian: apt-get install $(TEX_PACKAGES))"; \
+	  exit 1; \
+	fi
 
 # Execute into the cache the chapters it lacks, in parallel, under nbval.
 execute: setup fresh-cache
