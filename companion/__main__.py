@@ -1,6 +1,7 @@
-"""Command line: ``python -m companion info``, ``data``, ``steps`` and ``bench``."""
+"""Command line: ``python -m companion info``, ``data``, ``steps``, ``bench`` and ``claims``."""
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -9,7 +10,7 @@ import numpy as np
 
 import companion
 from companion._quiet import keras, tf
-from companion.book import profiles, runtime
+from companion.book import ledger, profiles, runtime
 from companion.lab import bench, data, models, training
 
 
@@ -84,6 +85,22 @@ def _bench(args):
     return 0
 
 
+def _claims(args):
+    """The claim ledger of a build, smallest margin first: the verification report as text."""
+    where = args.build_dir or os.environ.get(ledger.LEDGER_ENV, "").strip() or "_build"
+    try:
+        records = ledger.read_ledger(where)
+    except FileNotFoundError as err:
+        print(f"{err}; build the book (make book) or run the notebooks under nbval "
+              "(make test: ledger in _build/claims-nbval) first")
+        return 1
+    if not records:
+        print(f"the claim ledger at {where} holds no claim")
+        return 1
+    print(ledger.format_report(records))
+    return 0 if all(r.get("passed") for r in records) else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m companion",
                                      description="The course's companion package.")
@@ -105,8 +122,15 @@ def main(argv=None):
     race.add_argument("--train-size", type=int, default=10_000)
     race.add_argument("--batch-size", type=int, default=32)
     race.add_argument("--json", default=None, help="write the runs and the summary here")
+    claims = commands.add_parser(
+        "claims", help="the claim ledger of a build, smallest relative margin first; "
+                       "exit 1 when it is missing or a claim failed")
+    claims.add_argument("build_dir", nargs="?", default=None,
+                        help="a build directory holding claims/, or a ledger directory "
+                             f"(default: ${ledger.LEDGER_ENV}, else _build)")
     args = parser.parse_args(argv)
-    command = {"info": _info, "data": _data, "steps": _steps, "bench": _bench}[args.command]
+    command = {"info": _info, "data": _data, "steps": _steps, "bench": _bench,
+               "claims": _claims}[args.command]
     try:
         return command(args)
     except ValueError as error:  # bad arguments: one line, not a traceback
