@@ -19,7 +19,7 @@ KEY_FILE      := _build/.execution-key
 book: setup
 	@mkdir -p _build
 	@if [ "$$(cat $(KEY_FILE) 2>/dev/null)" != "$(EXECUTION_KEY)" ]; then \
-	  rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute; fi
+	  rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute _build/claims; fi
 	COMPANION_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . $(BOOK_FLAGS)
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
 
