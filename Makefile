@@ -28,8 +28,11 @@ EXECUTION_KEY = $(shell cat $(sort $(wildcard companion/*.py companion/*/*.py)) 
 KEY_FILE      := _build/.execution-key
 CACHE         := _build/.jupyter_cache
 # What companion/book/nbcache.py reads: where to store executed notebooks and cell times.
+# The chapters' claim cells record to the build's ledger, _build/claims: the site's
+# Verification report is made from it (book/_ext/claim_report.py).
 NBVAL_ENV      = COMPANION_PROFILE=$(PROFILE) COMPANION_EXECUTION_CACHE=$(CACHE) \
-                 COMPANION_CELL_TIMES=_build/cell-times/$(PROFILE)
+                 COMPANION_CELL_TIMES=_build/cell-times/$(PROFILE) \
+                 COMPANION_LEDGER_DIR=$(CURDIR)/_build/claims
 PARALLEL       = -n $(JOBS) --dist loadfile
 
 # The PDF (make pdf). Its name is latex_documents' targetname in _config.yml; the
@@ -97,7 +100,7 @@ walltime: setup
 fresh-cache:
 	@mkdir -p _build
 	@if [ "$$(cat $(KEY_FILE) 2>/dev/null)" != "$(EXECUTION_KEY)" ]; then \
-	  rm -rf $(CACHE) _build/.doctrees _build/jupyter_execute $(KEY_FILE); fi
+	  rm -rf $(CACHE) _build/.doctrees _build/jupyter_execute _build/claims $(KEY_FILE); fi
 
 # The built website in headless Chromium (after `make book`): every page, its
 # console, images, mathematics, internal links and search; screenshots in

@@ -1,6 +1,7 @@
-"""Command line: ``python -m companion info``, ``data``, ``steps``, ``bench`` and ``walltime``."""
+"""Command line: ``python -m companion info``, ``data``, ``steps``, ``bench``, ``claims``, ``walltime``."""
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -9,7 +10,7 @@ import numpy as np
 
 import companion
 from companion._quiet import keras, tf
-from companion.book import profiles, runtime, walltime
+from companion.book import ledger, profiles, runtime, walltime
 from companion.lab import bench, data, models, training
 
 
@@ -90,6 +91,22 @@ def _walltime(args):
     return 0
 
 
+def _claims(args):
+    """The claim ledger of a build, smallest margin first: the verification report as text."""
+    where = args.build_dir or os.environ.get(ledger.LEDGER_ENV, "").strip() or "_build"
+    try:
+        records = ledger.read_ledger(where)
+    except FileNotFoundError as err:
+        print(f"{err}; build the book (make book) or run the notebooks under nbval "
+              "(make test: ledger in _build/claims-nbval) first")
+        return 1
+    if not records:
+        print(f"the claim ledger at {where} holds no claim")
+        return 1
+    print(ledger.format_report(records))
+    return 0 if all(r.get("passed") for r in records) else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m companion",
                                      description="The course's companion package.")
@@ -115,9 +132,15 @@ def main(argv=None):
     times.add_argument("--build-dir", default="_build")
     times.add_argument("--profile", default="quick", choices=["quick", "full"])
     times.add_argument("--slowest", type=int, default=10, help="how many of the slowest cells")
+    claims = commands.add_parser(
+        "claims", help="the claim ledger of a build, smallest relative margin first; "
+                       "exit 1 when it is missing or a claim failed")
+    claims.add_argument("build_dir", nargs="?", default=None,
+                        help="a build directory holding claims/, or a ledger directory "
+                             f"(default: ${ledger.LEDGER_ENV}, else _build)")
     args = parser.parse_args(argv)
     command = {"info": _info, "data": _data, "steps": _steps, "bench": _bench,
-               "walltime": _walltime}[args.command]
+               "claims": _claims, "walltime": _walltime}[args.command]
     try:
         return command(args)
     except ValueError as error:  # bad arguments: one line, not a traceback

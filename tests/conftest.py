@@ -93,13 +93,15 @@ def _hermetic_environment(monkeypatch):
     monkeypatch.delenv("COMPANION_PROFILE", raising=False)
     monkeypatch.delenv("COMPANION_DATA_DIR", raising=False)
     monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.delenv("COMPANION_LEDGER_DIR", raising=False)  # no test writes a ledger
+    monkeypatch.delenv("COMPANION_CHAPTER", raising=False)     # unless it asks for one
 
 
 def _clean_env(**overrides):
     env = dict(os.environ)
     # The subprocess must show the package's own behaviour, not ours.
     for name in ("TF_CPP_MIN_LOG_LEVEL", "COMPANION_PROFILE", "COMPANION_DATA_DIR",
-                 "PYTHONWARNINGS", "TF_CONFIG"):
+                 "COMPANION_LEDGER_DIR", "COMPANION_CHAPTER", "PYTHONWARNINGS", "TF_CONFIG"):
         env.pop(name, None)
     for name, value in overrides.items():
         if value is None:

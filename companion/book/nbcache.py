@@ -13,7 +13,12 @@ prints. With ``COMPANION_SKIP_CACHED=1``, notebooks already in the cache are not
 again (``make execute`` uses it; ``make test`` always runs every notebook).
 
 Nothing here runs unless those variables are set, so a plain ``pytest --nbval-lax``
-behaves as nbval always does.
+behaves as nbval always does, except that claim cells record where their claims go:
+when nbval starts a notebook's kernel (which inherits this process's environment), the
+notebook's name is put in ``COMPANION_CHAPTER`` and, unless it is set already (the
+Makefile sets it to the build's ledger, ``_build/claims``), ``COMPANION_LEDGER_DIR`` is
+pointed at ``_build/claims-nbval``, so that every claim cell records its claim
+(:mod:`companion.book.ledger`) under the right chapter. Both are restored right after.
 """
 
 import json
@@ -61,6 +66,27 @@ def pytest_collection_modifyitems(config, items):
     if skipped:
         config.hook.pytest_deselected(items=skipped)
         items[:] = keep
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    if not _is_cell(item):
+        return (yield)
+    saved = {name: os.environ.get(name) for name in ("COMPANION_CHAPTER",
+                                                      "COMPANION_LEDGER_DIR")}
+    os.environ["COMPANION_CHAPTER"] = item.path.stem
+    chosen = (os.environ.get("COMPANION_LEDGER_DIR", "").strip()
+              or item.config.rootpath / "_build" / "claims-nbval")
+    # absolute: the kernel runs in the notebook's directory, not in ours
+    os.environ["COMPANION_LEDGER_DIR"] = str(pathlib.Path(chosen).absolute())
+    try:
+        return (yield)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.hookimpl(hookwrapper=True)
