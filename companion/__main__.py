@@ -112,6 +112,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     command = {"info": _info, "data": _data, "steps": _steps, "bench": _bench}[args.command]
     try:
+        profiles.profile()  # a bad $COMPANION_PROFILE stops every command before it prints
+    except ValueError as error:  # the environment is wrong, not the command line: no usage
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    try:
         return command(args)
     except ValueError as error:  # bad arguments: one line, not a traceback
         parser.error(str(error))
