@@ -47,7 +47,8 @@ from companion.lab.activations import (
     ACTIVATIONS, first_normalized_layer, learned_slopes, normalization_error,
     pair_agreement, ranking, selu_constants, selu_stack, signal_moments)
 from companion.lab.bench import BenchResult, run_once, summarize_runs, time_to_accuracy
-from companion.lab.data import DataError, FashionMNIST, load_fashion_mnist, split_task_a_b
+from companion.lab.data import (
+    DataError, DataWarning, FashionMNIST, load_fashion_mnist, split_task_a_b)
 from companion.lab.initialization import (
     depth_sweep, initializer_spec, named_initializers, summarize_sweep, TRUNCATION_STD,
     unit_differences, variance_check, variance_table)
@@ -83,6 +84,7 @@ __all__ = [
     "check_choice", "check_int", "check_model", "check_real", "Claim", "claim", "ClaimError",
     "clip_with_optimizer", "clone_with_weights", "compare", "compare_with_keras",
     "cosine_similarity", "count_batch_norm", "course_seed", "cycle_momentum", "DataError",
+    "DataWarning",
     "dead_units", "decay_versus_l2", "default_recipe", "depth_sweep", "derive_seeds",
     "distance_to_minimum", "epoch_seconds", "EpochTimer", "expected_calibration_error",
     "FashionMNIST", "fine_tune", "first_normalized_layer", "fold_batch_norm", "glue",

@@ -9,6 +9,17 @@ import os
 
 os.environ["MPLBACKEND"] = "Agg"
 
+# The test matrix (make test-matrix) runs the suite with 1 and 2 intra-op threads:
+# COMPANION_TEST_THREADS=n sets TensorFlow's pool before anything creates a tensor, and
+# TF_NUM_INTRAOP_THREADS (which TensorFlow reads at start-up) passes the same number on
+# to the interpreters and notebook kernels that tests start.
+TEST_THREADS = os.environ.get("COMPANION_TEST_THREADS", "").strip()
+if TEST_THREADS:
+    os.environ["TF_NUM_INTRAOP_THREADS"] = TEST_THREADS
+    from companion._quiet import tf as _tf  # noqa: E402
+
+    _tf.config.threading.set_intra_op_parallelism_threads(int(TEST_THREADS))
+
 import pathlib  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -87,6 +98,72 @@ def real_data_dir():
     pytest.skip(f"real Fashion-MNIST not found in {[str(d) for d in _REAL_CANDIDATES]}")
 
 
+# Unit roundoff of float32: a correctly rounded operation is off by at most this factor.
+FLOAT32_U = 2.0 ** -24
+
+
+def float32_gamma(n):
+    """Higham's gamma_n = n u / (1 - n u): a dot product of length n computed in float32, in
+    any summation order, is within gamma_n * sum |a_i b_i| of the exact value (Higham,
+    *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section 3.1)."""
+    return n * FLOAT32_U / (1 - n * FLOAT32_U)
+
+
+def dense_forward_bound(model, x):
+    """A bound on |float32 output - exact output| of a stack of Dense layers, per output.
+
+    Batch shape, thread count and kernel (oneDNN or Eigen) change the order in which a
+    layer sums its ``fan_in`` products, and so the rounding, but every order obeys the
+    bound of :func:`float32_gamma`. Propagated layer by layer in float64: a Dense layer
+    with weights ``W`` and bias ``b`` maps an input known to within ``e`` (exact value
+    ``h``) to ``W h + b`` within ``|W| e + gamma_{fan_in + 1} (|W| |h| + |b|)`` (plus a
+    rounding of its activation); ReLU and the identity are 1-Lipschitz and exact; a
+    softmax moves each probability ``p`` by at most a factor ``exp(2 E)`` when every
+    logit moves by at most ``E``, and rounds each output by at most ``gamma_{k + 2}``
+    relative (k exponentials summed, one division). Two computations of the same model
+    then differ by at most twice the returned bound.
+
+    Returns:
+        ``(exact, bound)``: the float64 outputs and the bound, arrays of the model's
+        output shape.
+    """
+    from companion._quiet import keras
+
+    h = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    error = np.zeros_like(h)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Flatten) or isinstance(layer, keras.layers.InputLayer):
+            continue
+        if not isinstance(layer, keras.layers.Dense):
+            raise ValueError(f"dense_forward_bound handles Flatten and Dense layers only, "
+                             f"not {type(layer).__name__}")
+        w = np.asarray(layer.kernel, dtype=np.float64)
+        b = np.asarray(layer.bias, dtype=np.float64) if layer.use_bias else 0.0
+        z = h @ w + b
+        error = error @ np.abs(w) + float32_gamma(w.shape[0] + 1) * (np.abs(h) @ np.abs(w)
+                                                                      + np.abs(b))
+        name = keras.activations.serialize(layer.activation)
+        if name == "relu":
+            h = np.maximum(z, 0.0)
+        elif name == "linear":
+            h = z
+        elif name == "softmax":
+            spread = 2 * error.max(axis=1, keepdims=True)
+            h = np.exp(z - z.max(axis=1, keepdims=True))
+            h /= h.sum(axis=1, keepdims=True)
+            error = h * (np.expm1(spread) + float32_gamma(w.shape[1] + 2))
+        else:
+            raise ValueError(f"dense_forward_bound handles relu, linear and softmax, not {name}")
+        error = error + FLOAT32_U * np.abs(h)  # the float32 result is rounded once more
+    return h, error
+
+
+@pytest.fixture
+def forward_bound():
+    """:func:`dense_forward_bound`, for tests that compare outputs across batch shapes."""
+    return dense_forward_bound
+
+
 @pytest.fixture(autouse=True)
 def _hermetic_environment(monkeypatch):
     """Tests set the package's environment variables themselves when they need them."""
@@ -136,3 +213,14 @@ def course_seed():
     before = seeding.course_seed()
     yield seeding.set_course_seed
     seeding.set_course_seed(before)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say which numerical set-up the suite ran under: oneDNN on or off, intra-op threads."""
+    from companion._quiet import tf
+
+    threads = tf.config.threading.get_intra_op_parallelism_threads()
+    terminalreporter.write_line(
+        f"numerics: TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset (on)')}"
+        f", intra-op threads {threads or 'TensorFlow default (all cores)'}"
+        f" (COMPANION_TEST_THREADS={TEST_THREADS or 'unset'})")

@@ -108,3 +108,14 @@ def test_steps_in_process(tmp_path, real_data_dir, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert re.search(r"^steps_per_execution=\s*1: \d+\.\d+ s", out, re.M), out
     assert re.search(r"^steps_per_execution=\s*4: \d+\.\d+ s", out, re.M), out
+
+
+@pytest.mark.parametrize("argv", [["info"], ["steps", "1", "--train-size", "64"],
+                                  ["bench", "--seeds", "1"]])
+def test_a_bad_profile_variable_is_named_before_any_output(monkeypatch, capsys, argv):
+    monkeypatch.setenv("COMPANION_PROFILE", "bogus")
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # not half a report
+    assert "COMPANION_PROFILE='bogus'" in err and "['full', 'quick']" in err
+    assert "usage:" not in err  # the command line was fine; the environment was not

@@ -344,7 +344,8 @@ def balanced(n_per_class, seed):
 def test_synthetic_full_size_files_load(tmp_path, synthetic_images):
     train_labels, test_labels = balanced(6000, 0), balanced(1000, 1)
     directory = synthetic_dir(tmp_path, synthetic_images, train_labels, test_labels)
-    loaded = companion.load_fashion_mnist(directory, train_size=100, download=False)
+    with pytest.warns(data.DataWarning, match="differ from the reference"):  # not the real data
+        loaded = companion.load_fashion_mnist(directory, train_size=100, download=False)
     index = np.arange(60_000)
     assert np.array_equal(loaded.x_train[:, 0, 0] * 255, (index[:100] % 256).astype(np.float32))
     np.testing.assert_allclose(loaded.x_valid[:, 5, 7], (index[55_000:] % 256) / 255.0, rtol=1e-6)
@@ -550,3 +551,106 @@ def test_real_data_split_sizes(real_data_dir):
     assert len(task_a.x_test) == 8000 and len(task_b.x_test) == 2000
     assert len(task_a.x_train) + np.isin(data.y_train, (0, 2)).sum() == 5000
     assert task_a.x_train.dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- issue 16
+
+@pytest.mark.parametrize("contents", ["missing", "empty", "partial"])
+def test_companion_data_dir_without_the_files_raises_like_data_dir(
+        tmp_path, monkeypatch, real_data_dir, contents):
+    directory = tmp_path / "named-by-env"
+    if contents != "missing":
+        directory.mkdir()
+    if contents == "partial":
+        link_real(directory, real_data_dir, [TRAIN_IMAGES, TEST_LABELS])
+    # a complete copy is searched later: the variable must not fall back on it
+    monkeypatch.setattr(data, "DEBIAN_DIR", real_data_dir)
+    monkeypatch.setenv("COMPANION_DATA_DIR", str(directory))
+    for call in (data.locate, lambda: companion.load_fashion_mnist(download=False)):
+        with pytest.raises(data.DataError) as info:
+            call()
+        message = str(info.value)
+        assert "COMPANION_DATA_DIR" in message and str(directory) in message
+        assert TRAIN_LABELS in message and TEST_IMAGES in message
+    with pytest.raises(data.DataError, match=re.escape(str(directory))):
+        data.locate(directory)  # the same path as data_dir= raised already
+
+
+def altered_copy(real_data_dir, directory, change):
+    """A copy of the real files, one of them changed by ``change(name, array)`` and re-gzipped."""
+    directory.mkdir()
+    for name in FILE_NAMES:
+        header = 16 if "images" in name else 8
+        raw, values = read_raw(real_data_dir / name, header)
+        values = values.copy()
+        if change(name, values):
+            with gzip.open(directory / name, "wb", compresslevel=1) as handle:
+                handle.write(raw[:header] + values.tobytes())
+        else:
+            os.symlink(real_data_dir / name, directory / name)
+    return directory
+
+
+def invert_one_image(name, values):
+    if name == TEST_IMAGES:
+        values[:784] = 255 - values[:784]
+        return True
+    return False
+
+
+def swap_two_labels(name, values):
+    if name == TRAIN_LABELS:  # two labels of different classes: the class counts hold
+        first = int(np.flatnonzero(values != values[0])[0])
+        values[[0, first]] = values[[first, 0]]
+        return True
+    return False
+
+
+def regzip_only(name, values):
+    return name == TEST_LABELS
+
+
+@pytest.mark.parametrize("change", [invert_one_image, swap_two_labels])
+def test_altered_content_warns_once_and_fails_the_check(tmp_path, real_data_dir, change,
+                                                        capsys):
+    from companion.__main__ import main
+
+    directory = altered_copy(real_data_dir, tmp_path / change.__name__, change)
+    assert main(["data", "--data-dir", str(directory)]) == 1
+    assert "differs from the reference" in capsys.readouterr().out
+    with pytest.warns(data.DataWarning, match="differ from the reference") as record:
+        companion.load_fashion_mnist(directory, train_size=100, download=False)
+        companion.load_fashion_mnist(directory, train_size=100, download=False)
+    assert len(record) == 1  # once, however often it is loaded
+    assert str(directory) in str(record[0].message)
+
+
+def test_recompressed_identical_content_neither_warns_nor_fails(tmp_path, real_data_dir,
+                                                                 capsys):
+    from companion.__main__ import main
+
+    directory = altered_copy(real_data_dir, tmp_path / "regzipped", regzip_only)
+    assert (directory / TEST_LABELS).read_bytes() != (real_data_dir / TEST_LABELS).read_bytes()
+    companion.load_fashion_mnist(directory, train_size=100, download=False)  # no warning
+    assert main(["data", "--data-dir", str(directory)]) == 0
+    capsys.readouterr()
+
+
+def test_an_unresponsive_name_server_is_covered_by_the_timeout(monkeypatch):
+    # getaddrinfo that hangs like a DNS server that never answers (released at the end)
+    release, finished = __import__("threading").Event(), __import__("threading").Event()
+
+    def unresponsive(*args, **kwargs):
+        release.wait(timeout=20)
+        finished.set()
+        raise data.socket.gaierror("temporary failure in name resolution")
+
+    monkeypatch.setattr(data.socket, "getaddrinfo", unresponsive)
+    monkeypatch.setattr(data, "NETWORK_TIMEOUT", 0.5, raising=False)
+    try:
+        answered = data._download()
+        # the deadline ran out while the name was still being resolved
+        gave_up_while_resolving = not finished.is_set()
+    finally:
+        release.set()
+    assert answered is False and gave_up_while_resolving

@@ -132,3 +132,64 @@ def test_table_is_read_from_the_signatures(monkeypatch):
     assert changed["activation"] == "relu" and "before" in changed["normalization"]
     assert changed["regularization"] == "L2 (0.0001)" and changed["schedule"] == "cosine decay"
     assert changed["optimizer"] == "Adam, rate 0.001"
+
+
+# One script, two stages: "save" trains a 1cycle recipe for one epoch, saves it, trains one
+# more epoch (the uninterrupted run); "resume" loads the saved model in a new interpreter
+# and trains the same second epoch. No shuffling, so both second epochs see the same batches.
+RESUME_SCRIPT = '''
+import json, pathlib, sys
+import numpy as np
+import companion as cp
+from companion._quiet import keras
+
+stage, folder = sys.argv[1], pathlib.Path(sys.argv[2])
+cp.setup(seed=0, announce=False)
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 8)).astype("float32")
+y = rng.integers(0, 3, size=64)
+if stage == "save":
+    model = cp.default_recipe(total_steps=8, depth=1, width=8, example_shape=(8,),
+                              n_classes=3, steps_per_execution=1).model
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    model.save(folder / "half.keras")
+else:
+    model = keras.models.load_model(folder / "half.keras")
+step = int(model.optimizer.iterations)
+beta_1 = float(keras.ops.convert_to_numpy(model.optimizer.beta_1 + 0.0))
+model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+np.savez(folder / f"{stage}.npz", *model.get_weights())
+(folder / f"{stage}.json").write_text(json.dumps({"step": step, "beta_1": beta_1}))
+'''
+
+
+# Keras's saving code (not ours) trips NumPy 2's __array__(copy=...) deprecation.
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept:DeprecationWarning")
+def test_a_saved_1cycle_recipe_resumes_with_its_momentum_still_cycling(run_python, tmp_path):
+    script = tmp_path / "resume.py"
+    script.write_text(RESUME_SCRIPT)
+    for stage in ("save", "resume"):
+        done = run_python(str(script), stage, str(tmp_path))
+        assert done.returncode == 0, done.stderr[-3000:]
+    import json
+    saved, resumed = (json.loads((tmp_path / f"{s}.json").read_text()) for s in ("save", "resume"))
+    schedule = OneCycleSchedule(3e-3, total_steps=8)
+    # at the resumed step (4 of 8) the cycled beta_1 is well below its step-0 value 0.95
+    assert resumed["step"] == saved["step"] == 4
+    expected = float(schedule.momentum(4))
+    assert resumed["beta_1"] == pytest.approx(expected, abs=1e-7) and expected < 0.9
+    uninterrupted = np.load(tmp_path / "save.npz")
+    again = np.load(tmp_path / "resume.npz")
+    # Tolerance. Both second epochs run the same float32 operations on the same batches
+    # with the same thread count and oneDNN setting, so they should agree to the bit; the
+    # bound allows a kernel of the new process to sum in another order. Per step, a
+    # gradient (a sum over the 16 examples of a batch) then moves by at most gamma_16
+    # relative; Nadam's step is at most about 5 * lr (Adam's bound lr (1 - beta_1) /
+    # sqrt(1 - beta_2) = 0.15 / 0.032 * lr), so it moves by at most 5 * lr * gamma_16,
+    # and writing the weight rounds by u |w|. Over the 4 steps, for two runs:
+    u = 2.0 ** -24
+    gamma_16 = 16 * u / (1 - 16 * u)
+    for name in uninterrupted:
+        w = uninterrupted[name]
+        tolerance = 2 * 4 * (5 * 3e-3 * gamma_16 + u * np.abs(w).max())
+        np.testing.assert_allclose(again[name], w, rtol=0, atol=tolerance)

@@ -64,11 +64,12 @@ def profile(name=None):
         3
     """
     if name is None:
-        name = os.environ.get(ENV_VAR, "").strip() or DEFAULT
-    name = str(name).strip().lower()
-    if name not in PROFILES:
-        raise ValueError(
-            f"unknown profile {name!r} (from argument or ${ENV_VAR}); "
-            f"valid choices: {sorted(PROFILES)}"
-        )
-    return PROFILES[name]
+        raw = os.environ.get(ENV_VAR, "")
+        name = raw.strip().lower() or DEFAULT
+        if name not in PROFILES:
+            raise ValueError(f"the environment variable {ENV_VAR}={raw!r} names no profile; "
+                             f"valid choices: {sorted(PROFILES)} (or unset it for {DEFAULT!r})")
+        return PROFILES[name]
+    if not isinstance(name, str) or name.strip().lower() not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; valid choices: {sorted(PROFILES)}")
+    return PROFILES[name.strip().lower()]

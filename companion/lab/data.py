@@ -3,9 +3,16 @@
 The four gzip files are looked for, in order, in: the ``data_dir`` argument, the
 directory named by ``$COMPANION_DATA_DIR``, Keras's cache
 (``~/.keras/datasets/fashion-mnist`` or under ``$KERAS_HOME``) and Debian's
-``dataset-fashion-mnist`` package (``/usr/share/datasets/fashion-mnist``). Only
-when none has them is Keras's downloader called, and only if the download host
-answers within three seconds, so an offline machine gets an explanation instead of a hang.
+``dataset-fashion-mnist`` package (``/usr/share/datasets/fashion-mnist``). A
+directory named by ``data_dir`` or by ``$COMPANION_DATA_DIR`` must hold all four: one
+that does not is an error, never a reason to fall back on another copy. Only when
+no directory has them is Keras's downloader called, and only if the download host
+is resolved and answers within three seconds in all, so an offline machine gets an
+explanation instead of a hang.
+
+A copy whose content differs from the reference (SHA-256 of the decompressed
+files) still loads, with one :class:`DataWarning` per directory and process;
+``python -m companion data`` then exits with status 1.
 """
 
 import dataclasses
@@ -15,6 +22,9 @@ import os
 import pathlib
 import socket
 import struct
+import threading
+import time
+import warnings
 import zlib
 
 import numpy as np
@@ -25,6 +35,7 @@ from companion.lab.seeding import resolve_seed
 ENV_VAR = "COMPANION_DATA_DIR"
 DEBIAN_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_HOST = "storage.googleapis.com"
+NETWORK_TIMEOUT = 3.0  # seconds to resolve the download host and connect to it, in all
 
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -58,6 +69,10 @@ class DataError(RuntimeError):
     """The data set is missing, corrupt or not what it should be."""
 
 
+class DataWarning(UserWarning):
+    """The data set loads, but its content differs from the reference files."""
+
+
 def candidate_dirs(data_dir=None):
     """The directories searched for the gzip files, in order of preference."""
     dirs = []
@@ -74,30 +89,46 @@ def candidate_dirs(data_dir=None):
 def locate(data_dir=None):
     """Return the first directory holding all four files, or ``None``.
 
-    An explicit ``data_dir`` that lacks them is an error, not a fall-through:
-    the caller asked for that directory.
+    A directory the user named, by ``data_dir`` or by ``$COMPANION_DATA_DIR``,
+    that lacks them is an error, not a fall-through: the user asked for that
+    directory, and another copy would hide the mistake.
 
     Example:
         >>> locate() is None or (locate() / "train-labels-idx1-ubyte.gz").exists()
         True
     """
+    named = {}
+    if data_dir is not None:
+        named[pathlib.Path(data_dir)] = f"data_dir={str(data_dir)!r}"
+    if os.environ.get(ENV_VAR):
+        named.setdefault(pathlib.Path(os.environ[ENV_VAR]),
+                         f"${ENV_VAR}={os.environ[ENV_VAR]!r}")
     for directory in candidate_dirs(data_dir):
         if all((directory / name).is_file() for name in FILES):
             return directory
-        if data_dir is not None and directory == pathlib.Path(data_dir):
+        if directory in named:
             missing = [n for n in FILES if not (directory / n).is_file()]
-            raise DataError(f"data_dir={str(data_dir)!r} lacks {missing}")
+            state = "" if directory.is_dir() else " (no such directory)"
+            raise DataError(f"{named[directory]}{state} lacks {missing}; put the four files "
+                            f"there{' or unset the variable' if ENV_VAR in named[directory] else ''}")
     return None
+
+
+def _decompress(path):
+    try:
+        with gzip.open(path, "rb") as handle:
+            return handle.read()
+    except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
+        raise DataError(f"{path} is corrupt or truncated ({err}); delete it and fetch it again") from err
 
 
 def read_idx(path, magic, shape):
     """Read one gzip-compressed IDX file and check its header against ``magic`` and ``shape``."""
     path = pathlib.Path(path)
-    try:
-        with gzip.open(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
-        raise DataError(f"{path} is corrupt or truncated ({err}); delete it and fetch it again") from err
+    return _parse_idx(path, _decompress(path), magic, shape)
+
+
+def _parse_idx(path, raw, magic, shape):
     header = 4 + 4 * len(shape)
     if len(raw) < header:
         raise DataError(f"{path} is truncated: {len(raw)} bytes, shorter than its header")
@@ -125,8 +156,16 @@ def content_sha256(path):
     return digest.hexdigest()
 
 
+_WARNED = set()  # directories whose differing content was reported in this process
+
+
 def _read_raw(directory):
-    arrays = [read_idx(directory / name, magic, shape) for name, (magic, shape) in FILES.items()]
+    arrays, differing = [], []
+    for name, (magic, shape) in FILES.items():
+        raw = _decompress(directory / name)
+        arrays.append(_parse_idx(directory / name, raw, magic, shape))
+        if hashlib.sha256(raw).hexdigest() != CONTENT_SHA256[name]:
+            differing.append(name)
     x_train, y_train, x_test, y_test = arrays
     for name, labels, per_class in (("train", y_train, 6000), ("test", y_test, 1000)):
         if labels.max() > 9:
@@ -136,14 +175,58 @@ def _read_raw(directory):
             raise DataError(
                 f"{name} class counts {counts.tolist()} in {directory}, expected {per_class} each"
             )
+    key = (str(pathlib.Path(directory).resolve()), tuple(differing))
+    if differing and key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(f"Fashion-MNIST in {directory}: {differing} differ from the reference "
+                      "files (SHA-256 of the decompressed content), so results will not "
+                      "match the book's; `python -m companion data` checks a copy",
+                      DataWarning, stacklevel=3)
     return x_train, y_train, x_test, y_test
+
+
+def host_answers(host, port, timeout):
+    """Whether ``host`` is resolved and accepts a connection on ``port`` within ``timeout`` s.
+
+    ``socket.create_connection``'s timeout covers the connection only: resolving
+    the name first can take as long as the system's resolver waits (6 s and more
+    with an unresponsive DNS server). Here the name is resolved in a daemon thread
+    that is abandoned when the deadline passes, and the connection gets what is
+    left of it.
+
+    Example:
+        >>> host_answers("localhost", 9, timeout=0.5)  # doctest: +SKIP
+        False
+    """
+    deadline = time.monotonic() + timeout
+    found = {}
+
+    def resolve():
+        try:
+            found["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            pass
+
+    worker = threading.Thread(target=resolve, name=f"resolve {host}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    for family, kind, protocol, _, address in found.get("addresses", []):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            with socket.socket(family, kind, protocol) as connection:
+                connection.settimeout(left)
+                connection.connect(address)
+            return True
+        except OSError:
+            continue
+    return False
 
 
 def _download():
     """Call Keras's downloader if its host answers within a few seconds; report success."""
-    try:
-        socket.create_connection((DOWNLOAD_HOST, 443), timeout=3).close()
-    except OSError:
+    if not host_answers(DOWNLOAD_HOST, 443, NETWORK_TIMEOUT):
         return False
     try:
         keras.datasets.fashion_mnist.load_data()
@@ -197,6 +280,14 @@ def load_fashion_mnist(data_dir=None, *, scaling="unit", train_size=None, valid_
     Returns:
         A :class:`FashionMNIST` with ``float32`` images (``uint8`` for
         ``scaling="none"``) and ``uint8`` labels.
+
+    Raises:
+        DataError: no copy found, a directory named by ``data_dir`` or
+            ``$COMPANION_DATA_DIR`` without the four files, or a damaged file.
+
+    Warns:
+        DataWarning: once per directory and process, when a file's content
+            differs from the reference.
 
     Example:
         >>> data = load_fashion_mnist(train_size=1000)  # doctest: +SKIP

@@ -82,7 +82,8 @@ def replace_head(model, head=None, *, drop=1, clone=True, name=None):
     Example:
         >>> from companion.lab.models import build_mlp
         >>> model_a = build_mlp(depth=2, width=8, n_classes=8)
-        >>> model_b = replace_head(model_a, keras.layers.Dense(1, activation="sigmoid", name="head"))
+        >>> model_b = replace_head(model_a, keras.layers.Dense(1, activation="sigmoid",
+        ...                                                    name="head"))
         >>> [layer.name for layer in model_b.layers][-2:], model_b.output_shape
         (['hidden_2', 'head'], (None, 1))
     """

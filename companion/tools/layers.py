@@ -1,16 +1,39 @@
 """Custom Keras layers the lessons need and Keras lacks; every one is serialisable."""
 
+import random
+
 import numpy as np  # noqa: F401  (doctest namespace)
 
 from companion._quiet import keras, tf  # noqa: F401
+from companion.tools.checks import check_int, check_real
 
 
 def _check_slopes(lower, upper):
-    for name, value in (("lower", lower), ("upper", upper)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{name} must be a number, got {value!r}")
-    if not 0 <= lower <= upper:
+    lower = check_real("lower", lower, low=0)
+    upper = check_real("upper", upper, low=0)
+    if not lower <= upper:
         raise ValueError(f"need 0 <= lower <= upper, got lower={lower!r}, upper={upper!r}")
+    return lower, upper
+
+
+def layer_seed(seed, *, draws=True):
+    """The seed a random layer keeps and saves: ``seed``, or one drawn now if ``None``.
+
+    Keras's ``SeedGenerator(None)`` draws its seed from Python's global random state
+    (which ``keras.utils.set_random_seed`` and :func:`companion.setup` seed) but the
+    layer's config keeps ``None``, so a saved and loaded layer draws another one and
+    its samples change. Drawing the same number here, the way Keras would
+    (``random.randint(1, 10**9)``, so the global random state advances as before),
+    keeps it in the config. ``draws=False`` (a layer with nothing to draw, such as a
+    dropout rate of 0) leaves ``None``.
+
+    Example:
+        >>> layer_seed(np.int64(7))
+        7
+    """
+    if seed is None:
+        return random.randint(1, int(1e9)) if draws else None
+    return check_int("seed", seed, minimum=0)
 
 
 @keras.saving.register_keras_serializable(package="companion")
@@ -26,7 +49,8 @@ class RReLU(keras.layers.Layer):
 
     Args:
         lower, upper: the range of the negative slope, ``0 <= lower <= upper``.
-        seed: seed of the layer's random generator (``None``: unseeded).
+        seed: seed of the layer's random generator, saved with the layer; ``None``
+            draws one from the global random state (:func:`layer_seed`).
 
     Example:
         >>> layer = RReLU(lower=0.1, upper=0.3)
@@ -36,11 +60,9 @@ class RReLU(keras.layers.Layer):
 
     def __init__(self, lower=1 / 8, upper=1 / 3, seed=None, **kwargs):
         super().__init__(**kwargs)
-        _check_slopes(lower, upper)
-        self.lower = float(lower)
-        self.upper = float(upper)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.lower, self.upper = _check_slopes(lower, upper)
+        self.seed = layer_seed(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.supports_masking = True
 
     @property
@@ -76,12 +98,25 @@ class MCDropout(keras.layers.Dropout):
     uncertainty. :func:`companion.mc_dropout_model` swaps it in for every
     ``Dropout`` of a trained model, keeping the weights.
 
+    Args:
+        rate: the fraction of units dropped, in [0, 1).
+        noise_shape: as for ``keras.layers.Dropout``.
+        seed: seed of the masks, saved with the layer, so that a loaded model draws
+            the same masks; ``None`` draws one from the global random state
+            (:func:`layer_seed`), so the masks follow the seed of
+            :func:`companion.setup`.
+
     Example:
         >>> layer = MCDropout(0.5, seed=0)
         >>> x = np.ones((1, 1000), dtype="float32")
         >>> [float(v) for v in np.unique(layer(x, training=False))]  # 0 or 1/(1-rate)
         [0.0, 2.0]
     """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        rate = check_real("rate", rate, low=0, high=1, closed="left")
+        super().__init__(rate, noise_shape=noise_shape, seed=layer_seed(seed, draws=rate > 0),
+                         **kwargs)
 
     def call(self, inputs, training=None):
         return super().call(inputs, training=True)
@@ -95,12 +130,20 @@ class MCAlphaDropout(keras.layers.AlphaDropout):
     negative saturation value and the result is rescaled to keep the mean and
     variance, whatever the ``training`` flag.
 
+    Args:
+        rate, noise_shape, seed: as for :class:`MCDropout`.
+
     Example:
         >>> layer = MCAlphaDropout(0.1, seed=0)
         >>> x = np.zeros((2, 1000), dtype="float32")
         >>> bool(np.any(layer(x).numpy() != 0))
         True
     """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        rate = check_real("rate", rate, low=0, high=1, closed="left")
+        super().__init__(rate, noise_shape=noise_shape, seed=layer_seed(seed, draws=rate > 0),
+                         **kwargs)
 
     def call(self, inputs, training=None):
         return super().call(inputs, training=True)

@@ -18,6 +18,7 @@ callback that sets the rate from Python would only run every
 """
 
 import dataclasses
+import inspect
 import math
 import numbers
 
@@ -174,9 +175,9 @@ class ScheduledHyperparameter(float):
     (``1 - beta_1``) gives tensors evaluated the same way.
 
     As a Python float it equals ``function(0)``: that is the value the
-    optimizer's ``get_config`` reports and a saved model stores (a loaded model
-    has a constant hyperparameter until :func:`cycle_momentum` is called again).
-    :func:`cycle_momentum` installs it; there is no need to build one by hand.
+    optimizer's ``get_config`` reports. :func:`cycle_momentum` installs it and
+    makes the optimizer save its schedule too, so a loaded optimizer cycles again;
+    there is no need to build one by hand.
     """
 
     dtype = "float32"  # lets Keras's ops infer the type without converting it first
@@ -236,6 +237,77 @@ class ScheduledHyperparameter(float):
 MOMENTUM_NAMES = ("beta_1", "momentum")
 
 
+class CycledMomentum:
+    """Mixin of the optimizer classes whose momentum :func:`cycle_momentum` cycles.
+
+    It saves the momentum schedule with the optimizer's configuration and cycles
+    the momentum again when the optimizer is rebuilt from it, so that a model saved
+    with ``.keras`` and loaded, in another process too, resumes training with the
+    momentum still following its schedule (a plain optimizer would store and reload
+    the momentum's value at step 0 as a constant). :func:`cycle_momentum` turns an
+    optimizer into an instance of the matching subclass, e.g. ``CycledNadam`` for
+    ``keras.optimizers.Nadam``: still a ``Nadam`` for ``isinstance``, registered
+    with Keras as ``companion>CycledNadam``.
+    """
+
+    def get_config(self):
+        config = super().get_config()
+        name = self._momentum_name
+        config[name] = float(getattr(self, name))
+        config["momentum_schedule"] = keras.saving.serialize_keras_object(
+            self._momentum_schedule)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        schedule = keras.saving.deserialize_keras_object(config.pop("momentum_schedule"),
+                                                         custom_objects=custom_objects)
+        optimizer = super().from_config(config, custom_objects=custom_objects)
+        return cycle_momentum(optimizer, schedule)
+
+
+_CYCLED_CLASSES = {}
+
+
+def cycled_class(base):
+    """The subclass of the optimizer class ``base`` that saves its momentum schedule.
+
+    Created and registered with Keras once per class; those of Keras's own
+    optimizers with a ``momentum`` or ``beta_1`` exist as soon as this module is
+    imported, so that ``keras.models.load_model`` finds them in a new process.
+
+    Example:
+        >>> cycled_class(keras.optimizers.Adam).__name__
+        'CycledAdam'
+    """
+    if issubclass(base, CycledMomentum):
+        return base
+    if base not in _CYCLED_CLASSES:
+        cls = type(f"Cycled{base.__name__}", (CycledMomentum, base),
+                   {"__module__": __name__,
+                    "__doc__": f"``keras.optimizers.{base.__name__}`` whose momentum "
+                               "follows a saved schedule (see :class:`CycledMomentum`)."})
+        _CYCLED_CLASSES[base] = keras.saving.register_keras_serializable(
+            package="companion")(cls)
+    return _CYCLED_CLASSES[base]
+
+
+def _has_momentum(cls):
+    try:
+        parameters = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+    return any(name in parameters for name in MOMENTUM_NAMES)
+
+
+for _optimizer_class in vars(keras.optimizers).values():
+    if (isinstance(_optimizer_class, type)
+            and issubclass(_optimizer_class, keras.optimizers.Optimizer)
+            and _has_momentum(_optimizer_class)):
+        cycled_class(_optimizer_class)
+
+
 def cycle_momentum(optimizer, schedule):
     """Make ``optimizer``'s momentum follow ``schedule.momentum`` at every step.
 
@@ -243,7 +315,11 @@ def cycle_momentum(optimizer, schedule):
     Adamax, Lion, Lamb) and ``momentum`` for SGD and RMSprop. It is replaced
     by a :class:`ScheduledHyperparameter`, which the optimizer evaluates at its
     own step counter inside each compiled step; so, like a learning-rate
-    schedule, it is exact with any ``steps_per_execution``.
+    schedule, it is exact with any ``steps_per_execution``. The optimizer becomes
+    an instance of :func:`cycled_class` of its class, which saves ``schedule``
+    with its configuration: a model saved with ``.keras`` and loaded (the
+    ``schedule`` must be serialisable, as :class:`OneCycleSchedule` is) resumes
+    training with the momentum still cycling.
 
     Args:
         optimizer: a Keras optimizer with a ``momentum`` or ``beta_1``.
@@ -274,6 +350,10 @@ def cycle_momentum(optimizer, schedule):
         raise ValueError(f"{type(optimizer).__name__} was built with momentum=0, so it keeps "
                          "no velocity: cycle its momentum before its first step")
     setattr(optimizer, name, ScheduledHyperparameter(schedule.momentum, optimizer))
+    # The subclass saves the schedule with the optimizer, so a loaded one cycles too.
+    optimizer.__class__ = cycled_class(type(optimizer))
+    optimizer._momentum_name = name
+    optimizer._momentum_schedule = schedule
     return optimizer
 
 

@@ -185,7 +185,10 @@ def mc_predict(model, x, *, n_samples=100, batch_size=DEFAULT_BATCH_SIZE):
     so that about ``batch_size`` rows go through per call; in a ``Sequential``
     model the layers before the first dropout run only once per example. The
     statistics are accumulated in float64, shifted by each example's first
-    sample, so a deterministic model gives a standard deviation of exactly 0.
+    sample, so a deterministic model gives a standard deviation of 0 up to float32
+    rounding: the copies of an example sit at other positions of batches of other
+    shapes, where the kernels may sum a dot product in another order (a few units
+    in the last place, e.g. 3e-8 on probabilities), so do not expect it bitwise.
 
     Args:
         model: as for :func:`mc_samples`.
