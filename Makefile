@@ -24,7 +24,8 @@ OLDEST_BIN  := $(OLDEST_VENV)/bin
 # Jupyter Book's execution cache hashes only a notebook's code cells. A change to the
 # companion package or to the profile changes what the pages show, so either one
 # clears the cache (and Sphinx's record of which pages are up to date).
-EXECUTION_KEY = $(shell cat $(sort $(wildcard companion/*.py companion/*/*.py)) pyproject.toml | sha256sum | cut -c1-16)-$(PROFILE)
+# Every module counts, sub-packages included.
+EXECUTION_KEY = $(shell cat $$(find companion -name '*.py' | LC_ALL=C sort) pyproject.toml | sha256sum | cut -c1-16)-$(PROFILE)
 KEY_FILE      := _build/.execution-key
 CACHE         := _build/.jupyter_cache
 # What companion/book/nbcache.py reads: where to store executed notebooks and cell times.
