@@ -31,7 +31,7 @@ import time
 import companion as cp
 from companion._quiet import keras
 from companion.tools.monitor import TrainingMonitor
-from companion.training import STEPS_PER_EXECUTION
+from companion.lab.training import STEPS_PER_EXECUTION
 
 
 class EpochClock(keras.callbacks.Callback):
