@@ -788,6 +788,7 @@ def _install_cell(book, cell):
             new.metadata["tags"] = extra_tags
         if "id" in cell:
             new.id = cell.id
+        new.execution_count = cell.get("execution_count")
     return new
 
 
