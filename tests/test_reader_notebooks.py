@@ -293,7 +293,7 @@ def test_numref_doc_and_exercise(book):
             "```{exercise} Try it\n:label: ex-a\n\nDo it.\n```")
     converted, _ = convert(book, text)
     assert converted.startswith("See Exercise 3, Figure 7 and "
-                                "[2. Weight initialisation](02_initialization.ipynb).")
+                                "[Weight initialisation](02_initialization.ipynb).")
     assert converted.endswith("### Exercise 3 (Try it)\n\nDo it.")
 
 
