@@ -13,7 +13,7 @@ the book:
   the default recipe's BN layers, which the chapter reports but does not claim.
 
 For each it prints the measured ratio, its threshold and the relative margin
-(:func:`companion.book.ledger.relative_margin`). The functions here repeat the
+(``companion.book.ledger.relative_margin``). The functions here repeat the
 chapters' timing cells with the same models, sizes and rounds; a change to one
 of those cells must be made here too.
 """
@@ -101,9 +101,9 @@ def chapter4_claims(budget=None):
     Builds the ten-layer sigmoid networks without and with BN (before the
     activation), trains each for one epoch (the chapter trains five; the cost
     of an epoch does not depend on how far training has gone), then times
-    interleaved epochs (:func:`companion.epoch_seconds`) and, after folding the
+    interleaved epochs (:func:`~companion.lab.training.epoch_seconds`) and, after folding the
     BN network, interleaved inference on a batch of test images
-    (:func:`companion.interleaved_inference_time`).
+    (:func:`~companion.tools.timing.interleaved_inference_time`).
 
     Returns:
         A list of two :class:`TimingClaim`.
