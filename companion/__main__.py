@@ -1,4 +1,5 @@
-"""Command line: ``python -m companion info``, ``data``, ``steps``, ``bench``, ``claims``, ``walltime``."""
+"""Command line: ``python -m companion info``, ``data``, ``steps``, ``bench``, ``claims``,
+``loadbench`` and ``walltime``."""
 
 import argparse
 import os
@@ -10,7 +11,7 @@ import numpy as np
 
 import companion
 from companion._quiet import keras, tf
-from companion.book import ledger, profiles, runtime, walltime
+from companion.book import ledger, loadbench, profiles, runtime, walltime
 from companion.lab import bench, data, models, training
 
 
@@ -110,6 +111,21 @@ def _claims(args):
     return 0 if all(r.get("passed") for r in records) else 1
 
 
+def _loadbench(args):
+    """The timing claims of chapters 4 and 9 beside busy loops: ratios, thresholds, margins."""
+    runtime.setup(seed=42, announce=False)  # the chapters' seed
+    budget = profiles.profile()
+    print(f"{budget.name} profile; {args.busy} busy loop(s) beside; "
+          f"{os.cpu_count()} CPUs; {ledger.machine()['cpu']}")
+    claims, info = loadbench.measure(args.busy, args.chapters, budget)
+    print(loadbench.format_claims(claims))
+    before, after = info["load_before"], info["load_after"]
+    print(f"took {info['seconds']:.0f} s; load average (1, 5, 15 min) before "
+          f"{before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, after "
+          f"{after[0]:.2f} {after[1]:.2f} {after[2]:.2f}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m companion",
                                      description="The course's companion package.")
@@ -142,9 +158,15 @@ def main(argv=None):
     claims.add_argument("build_dir", nargs="?", default=None,
                         help="a build directory holding claims/, or a ledger directory "
                              f"(default: ${ledger.LEDGER_ENV}, else _build)")
+    load = commands.add_parser(
+        "loadbench", help="the timing claims of chapters 4 and 9 beside N busy loops: "
+                          "ratios, thresholds, margins")
+    load.add_argument("--busy", type=int, default=0, help="busy-loop processes beside")
+    load.add_argument("--chapters", nargs="+", default=["4", "9"],
+                      choices=sorted(loadbench.CHAPTERS))
     args = parser.parse_args(argv)
     command = {"info": _info, "data": _data, "steps": _steps, "bench": _bench,
-               "claims": _claims, "walltime": _walltime}[args.command]
+               "claims": _claims, "loadbench": _loadbench, "walltime": _walltime}[args.command]
     try:
         profiles.profile()  # a bad $COMPANION_PROFILE stops every command before it prints
     except ValueError as error:  # the environment is wrong, not the command line: no usage

@@ -1,7 +1,7 @@
 """Claim checks: what a page asserts, tested against what the page measured.
 
 Every claim checked, passed or failed, is also recorded in the run's claim ledger
-(:mod:`companion.book.ledger`), with its relative margin to the nearest bound.
+(``companion.book.ledger``), with its relative margin to the nearest bound.
 """
 
 import dataclasses
@@ -50,15 +50,15 @@ def claim(statement, measured, *, at_least=None, at_most=None, holds=None):
     Give ``at_least`` and/or ``at_most`` for a numeric claim, or ``holds`` (a
     bool computed by the page) for any other; ``measured`` is then the evidence
     shown beside it. The claim is recorded in the run's ledger, if the run asked
-    for one (:func:`companion.book.ledger.record`), before it raises or returns.
+    for one (``companion.book.ledger.record``), before it raises or returns.
 
     Returns:
         A :class:`Claim`, which a notebook displays as "verified: ...".
 
     Raises:
         ClaimError: when the claim is false, with the measured value.
-        companion.book.ledger.LedgerError: when the ledger the run asked for
-            cannot be written.
+        OSError: (``companion.book.ledger.LedgerError``) when the ledger the
+            run asked for cannot be written.
 
     Example:
         >>> claim("gradient ratio exceeds 1000", 2.5e4, at_least=1000)

@@ -1,6 +1,6 @@
 """The claim ledger: every claim of a run, its measured value and its margin, on disk.
 
-:func:`companion.claim` calls :func:`record` for every claim it checks, passed or
+:func:`~companion.book.claims.claim` calls :func:`record` for every claim it checks, passed or
 failed. A record is one JSON object: the statement, the measured value, the bounds,
 whether it held, the relative margin to the nearest bound (:func:`relative_margin`),
 the profile, the chapter and the machine (:func:`machine`). The records of one
@@ -93,7 +93,7 @@ def relative_margin(value, *, at_least=None, at_most=None):
 
 
 def _side_margins(value, *, at_least=None, at_most=None):
-    """The relative margin to each bound that has one (see :func:`relative_margin`)."""
+    """The relative margin to each bound that has one (see ``relative_margin``)."""
     value = _real("value", value)
     bounds = {key: _real(key, bound) for key, bound in
               (("at_least", at_least), ("at_most", at_most)) if bound is not None}
@@ -173,7 +173,7 @@ def ledger_dir(environ=None):
 def chapter_name(environ=None):
     """The running notebook's name: ``$COMPANION_CHAPTER``, else the Jupyter session's notebook.
 
-    ``environ`` defaults to :data:`os.environ`.
+    ``environ`` defaults to ``os.environ``.
 
     Example:
         >>> chapter_name({"COMPANION_CHAPTER": "04_batch_normalization"})
@@ -200,7 +200,7 @@ _WRITTEN = {}
 def record(statement, measured, *, at_least=None, at_most=None, holds=None, passed):
     """Add one checked claim to the ledger, if the run asked for one; return the record.
 
-    Called by :func:`companion.claim`; ``holds`` is given for a claim checked
+    Called by :func:`~companion.book.claims.claim`; ``holds`` is given for a claim checked
     by a bool, ``at_least``/``at_most`` for a bounded one.
 
     Raises:
@@ -261,7 +261,7 @@ def _jsonable(value):
 
 
 def _number(value):
-    """The inverse of :func:`_jsonable` for margins: "inf" and "nan" back to floats."""
+    """The inverse of ``_jsonable`` for margins: "inf" and "nan" back to floats."""
     return float(value) if isinstance(value, str) else value
 
 

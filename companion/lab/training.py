@@ -5,7 +5,7 @@ import functools
 
 import pandas as pd
 
-from companion._quiet import keras
+from companion._quiet import keras, tf
 from companion.tools.callbacks import _reached, EpochTimer, StopAtTarget  # noqa: F401
 from companion.lab.seeding import reseed
 from companion.tools.checks import check_int, check_real
@@ -222,21 +222,28 @@ def target_table(results, target, *, monitor="val_accuracy", mode="max", skip_fi
     return table
 
 
-def epoch_seconds(models, data, *, rounds=3, batch_size=32):
+def epoch_seconds(models, data, *, rounds=3, batch_size=32, warmup=1):
     """Seconds of one training epoch per model, measured in interleaved rounds.
 
     On a shared machine the load drifts, and a model timed later can look
     slower or faster for reasons of its own. Here every round trains each
     model for one epoch on ``data.x_train`` in turn (no validation), so drifts
-    hit all models alike; quote the :class:`~companion.tools.timing.Timing` medians.
+    hit all models alike; compare two models round by round with
+    :meth:`~companion.tools.timing.Timing.ratio_to`. The epoch's batches are
+    prepared once, as a cached ``tf.data`` pipeline that every model reads:
+    what is timed is the models' training steps, not the conversion and
+    shuffling of the NumPy arrays that ``fit`` would redo at every call, which
+    costs every model the same and would only dilute the comparison.
     The models must be compiled (e.g. by :func:`train`); they go on training
-    (``rounds`` more epochs each), so measure after the results you keep.
+    (``warmup + rounds`` more epochs each), so measure after the results you keep.
 
     Args:
         models: a mapping from a name to a compiled Keras model.
         data: as for :func:`train`.
         rounds: epochs timed per model, >= 1.
         batch_size: examples per step.
+        warmup: untimed epochs per model first (they fill the cache and trace
+            the training step for this input), >= 0.
 
     Returns:
         A dict from name to :class:`~companion.tools.timing.Timing`.
@@ -244,18 +251,20 @@ def epoch_seconds(models, data, *, rounds=3, batch_size=32):
     Example:
         >>> timings = epoch_seconds({"bn": bn_model, "plain": plain_model},  # doctest: +SKIP
         ...                         data, rounds=3)
-        >>> timings["bn"].median / timings["plain"].median  # doctest: +SKIP
+        >>> timings["bn"].ratio_to(timings["plain"])  # doctest: +SKIP
         1.6
     """
     rounds = check_int("rounds", rounds, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    warmup = check_int("warmup", warmup, minimum=0)
     if not models:
         raise ValueError("models is empty: give at least one model")
     for name, model in models.items():
         if not isinstance(model, keras.Model) or not model.compiled:
             raise ValueError(f"models[{name!r}] must be a compiled Keras model; "
                              "train it with companion.train first")
+    batches = (tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
+               .batch(batch_size).cache().prefetch(tf.data.AUTOTUNE))
     return interleaved_times(
-        {name: functools.partial(model.fit, data.x_train, data.y_train, epochs=1,
-                                 batch_size=batch_size, verbose=0)
-         for name, model in models.items()}, rounds=rounds)
-
+        {name: functools.partial(model.fit, batches, epochs=1, shuffle=False, verbose=0)
+         for name, model in models.items()}, rounds=rounds, warmup=warmup)
