@@ -671,8 +671,10 @@ def convert_notebook(notebook, book, *, doc_path, glue=None):
 
     Example:
         >>> book = Book("_config.yml", reader_names=["06_optimizers"])  # doctest: +SKIP
-        >>> executed = nbformat.read("_build/jupyter_execute/book/06_optimizers.ipynb", 4)
-        >>> reader = convert_notebook(executed, book, doc_path="book/06_optimizers.ipynb")
+        >>> executed = nbformat.read("_build/jupyter_execute/book/06_optimizers.ipynb",
+        ...                          4)  # doctest: +SKIP
+        >>> reader = convert_notebook(executed, book,  # doctest: +SKIP
+        ...                           doc_path="book/06_optimizers.ipynb")
     """
     notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))  # a deep copy
     glue = dict(glue if glue is not None else glue_data(doc_path, notebook))
