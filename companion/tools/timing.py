@@ -62,17 +62,7 @@ def time_call(fn, *, repeats=7, warmup=1, number=1):
     if not callable(fn):
         raise ValueError(f"fn must be callable, got {type(fn).__name__}")
     check_int("repeats", repeats, minimum=1)
-    check_int("warmup", warmup, minimum=0)
-    check_int("number", number, minimum=1)
-    for _ in range(warmup):
-        fn()
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        runs.append((time.perf_counter() - start) / number)
-    return Timing(runs=tuple(runs))
+    return interleaved_times({"fn": fn}, rounds=repeats, warmup=warmup, number=number)["fn"]
 
 
 def inference_time(model, x, *, repeats=7, warmup=2, number=1):
