@@ -17,6 +17,8 @@ def tiny_notebook(path, *, fail=False):
                                        "language": "python"}
     notebook.cells = [nbformat.v4.new_markdown_cell("# A page"),
                       nbformat.v4.new_code_cell("x = 6 * 7\nprint(x)"),
+                      nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\n"
+                                                "fig = plt.figure(); plt.plot([1, 2])"),
                       nbformat.v4.new_code_cell("1 / 0" if fail else "x + 1")]
     nbformat.write(notebook, path)
     return notebook
@@ -40,18 +42,20 @@ def test_a_passing_notebook_is_cached_with_its_outputs_and_times(tmp_path):
     cache = jupyter_cache.get_cache(str(tmp_path / "cache"))
     record = cache.match_cache_notebook(source)  # what Jupyter Book looks up, then merges
     _, executed = cache.merge_match_into_notebook(source)
-    first, second = executed.cells[1], executed.cells[2]
+    first, figure, second = executed.cells[1], executed.cells[2], executed.cells[3]
+    # a figure reaches the outputs (the kernel draws inline, not with the suite's Agg)
+    assert any("image/png" in output.get("data", {}) for output in figure.outputs)
     assert first.outputs[0]["text"] == "42\n" and first.execution_count == 1
     assert second.outputs[0]["data"]["text/plain"] == "43"
-    assert second.outputs[0]["execution_count"] == second.execution_count == 2
+    assert second.outputs[0]["execution_count"] == second.execution_count == 3
     times = json.loads((tmp_path / "times" / "page.json").read_text())
-    assert times["passed"] and [c["cell"] for c in times["cells"]] == [0, 1]
+    assert times["passed"] and [c["cell"] for c in times["cells"]] == [0, 1, 2]
     assert record.data["execution_seconds"] == pytest.approx(
         sum(c["seconds"] for c in times["cells"]), abs=0.01)
     # run again with the cache consulted: nothing left to execute (pytest's exit code 5)
     again = run_nbval(tmp_path, skip_cached=True)
     assert again.returncode == 5, again.stdout + again.stderr
-    assert "2 deselected" in again.stdout
+    assert "3 deselected" in again.stdout
 
 
 def test_a_failing_notebook_is_not_cached(tmp_path):

@@ -18,7 +18,7 @@ when nbval starts a notebook's kernel (which inherits this process's environment
 notebook's name is put in ``COMPANION_CHAPTER`` and, unless it is set already (the
 Makefile sets it to the build's ledger, ``_build/claims``), ``COMPANION_LEDGER_DIR`` is
 pointed at ``_build/claims-nbval``, so that every claim cell records its claim
-(:mod:`companion.book.ledger`) under the right chapter. Both are restored right after.
+(``companion.book.ledger``) under the right chapter. Both are restored right after.
 """
 
 import json
@@ -73,7 +73,10 @@ def pytest_runtest_setup(item):
     if not _is_cell(item):
         return (yield)
     saved = {name: os.environ.get(name) for name in ("COMPANION_CHAPTER",
-                                                      "COMPANION_LEDGER_DIR")}
+                                                      "COMPANION_LEDGER_DIR", "MPLBACKEND")}
+    # The test suite draws with Agg (MPLBACKEND); a chapter's kernel must use Jupyter's
+    # inline backend, or its figures never reach the outputs that the book reuses.
+    os.environ.pop("MPLBACKEND", None)
     os.environ["COMPANION_CHAPTER"] = item.path.stem
     chosen = (os.environ.get("COMPANION_LEDGER_DIR", "").strip()
               or item.config.rootpath / "_build" / "claims-nbval")

@@ -666,7 +666,7 @@ def plot_bake_off(results, *, metrics=("loss", "val_accuracy"), target=None, tit
     Args:
         results: a mapping from an optimizer's name to its
             :class:`companion.lab.training.TrainingResult` (as
-            :func:`companion.tools.optim.bake_off` returns).
+            :func:`companion.lab.sweeps.bake_off` returns).
         metrics: history columns, one panel each.
         target: draw a horizontal line at this value in the ``val_accuracy`` panel.
 

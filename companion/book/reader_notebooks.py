@@ -839,7 +839,9 @@ def convert_book(executed_dir, out_dir, *, config_path="_config.yml", sources=No
     doctrees = pathlib.Path(doctrees) if doctrees else root / "_build" / ".doctrees"
     book = Book(config_path, sources=sources, reader_names=[p.stem for p in paths],
                 numbers=numbers_from_sphinx(doctrees))
-    notebooks = [(path, nbformat.read(path, as_version=4)) for path in paths]
+    notebooks = [(path, _with_cached_outputs(nbformat.read(path, as_version=4),
+                                             root / "_build" / ".jupyter_cache"))
+                 for path in paths]
     for _, notebook in notebooks:
         book.collect_targets(notebook)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -854,6 +856,25 @@ def convert_book(executed_dir, out_dir, *, config_path="_config.yml", sources=No
         nbformat.write(reader, target)
         written.append(target)
     return written
+
+
+def _with_cached_outputs(notebook, cache_dir):
+    """``notebook`` with the outputs of its execution in the book's cache, if it lacks them.
+
+    myst-nb writes a page's notebook to ``jupyter_execute`` without outputs when it took
+    them from the execution cache (as it does for the chapters nbval executed), so the
+    outputs are merged from that cache here.
+    """
+    has_outputs = any(cell.get("outputs") for cell in notebook.cells
+                      if cell.cell_type == "code")
+    if has_outputs or not pathlib.Path(cache_dir).is_dir():
+        return notebook
+    from jupyter_cache import get_cache  # a dependency of the book extra
+
+    try:
+        return get_cache(str(cache_dir)).merge_match_into_notebook(notebook)[1]
+    except KeyError:  # not in the cache: convert what there is
+        return notebook
 
 
 def main(argv=None):
