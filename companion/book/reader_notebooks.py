@@ -639,7 +639,9 @@ class Book:
         def register(figtype, label, title):
             if title:
                 self.targets.titles[label] = title
-            if not self.numbered_by_sphinx and label not in self.targets.numbers:
+            # Sphinx's saved numbers miss the figures myst-nb makes from cell metadata
+            # when the chapters are numbered per chapter; those are counted here.
+            if label not in self.targets.numbers:
                 self._counters[figtype] = self._counters.get(figtype, 0) + 1
                 self.targets.numbers[label] = (figtype, (self._counters[figtype],))
 
