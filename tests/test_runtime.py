@@ -1,4 +1,5 @@
 import json
+import re
 import textwrap
 
 import keras
@@ -166,3 +167,20 @@ def test_import_and_first_layer_write_nothing_to_stderr(run_python):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout == ""
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: companion.setup(seed=0, announce="no"), ValueError,
+     "announce must be True or False, got 'no'"),
+    (lambda: companion.setup(seed=0, deterministic=1, announce=False), ValueError,
+     "deterministic must be True or False, got 1"),
+    (lambda: runtime.strategy("/cpu:0"), TypeError,
+     "devices must be a list of device names such as ['/cpu:0'], got str '/cpu:0'"),
+    (lambda: runtime.strategy([0]), TypeError, "devices must hold device names (strings), got [0]"),
+    (lambda: runtime.split_cpu(0), ValueError, "n must be an integer >= 1, got 0"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
