@@ -14,7 +14,7 @@ BOOK_FLAGS ?=
 EXECUTION_KEY = $(shell cat $(sort $(wildcard companion/*.py companion/*/*.py)) pyproject.toml | sha256sum | cut -c1-16)-$(PROFILE)
 KEY_FILE      := _build/.execution-key
 
-.PHONY: book test site-test setup data clean
+.PHONY: book test test-matrix site-test setup data clean
 
 book: setup
 	@mkdir -p _build
@@ -25,6 +25,22 @@ book: setup
 
 test: setup
 	COMPANION_PROFILE=quick $(BIN)/python -m pytest tests companion book --nbval-lax -q
+
+# The unit tests under the four numerical set-ups a learner's machine may have: oneDNN off
+# and on (TF_ENABLE_ONEDNN_OPTS), one and two intra-op threads (COMPANION_TEST_THREADS,
+# read by tests/conftest.py). Not part of `make test`: it runs the suite four times. Each
+# run's log goes to _build/test-matrix-*.log; the target fails if any run fails.
+MATRIX_ARGS ?= tests companion -q -p no:randomly --ignore=tests/site_check.py
+
+test-matrix: setup
+	@mkdir -p _build
+	@status=0; for onednn in 0 1; do for threads in 1 2; do \
+	  log=_build/test-matrix-onednn$$onednn-threads$$threads.log; start=$$(date +%s); \
+	  TF_ENABLE_ONEDNN_OPTS=$$onednn COMPANION_TEST_THREADS=$$threads COMPANION_PROFILE=quick \
+	    $(BIN)/python -m pytest $(MATRIX_ARGS) > $$log 2>&1 || status=1; \
+	  echo "TF_ENABLE_ONEDNN_OPTS=$$onednn threads=$$threads: $$(tail -n 1 $$log)" \
+	       "[$$(( $$(date +%s) - start )) s wall, log $$log]"; \
+	done; done; exit $$status
 
 # The built website in headless Chromium (after `make book`): every page, its
 # console, images, mathematics, internal links and search; screenshots in
