@@ -277,7 +277,7 @@ def test_plot_bake_off_panels_and_styles():
     assert lines[n_colors].get_linestyle() != lines[0].get_linestyle()
     assert any(np.allclose(line.get_ydata(), 0.75) for line in acc_ax.get_lines())
     plt.close(fig)
-    with pytest.raises(ValueError, match="no metric 'accuracy'"):
+    with pytest.raises(ValueError, match=r"unknown metrics entry 'accuracy': results\['opt0'\] does not log it"):
         plot_bake_off(results, metrics=("accuracy",))
 
 
