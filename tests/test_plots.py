@@ -398,7 +398,7 @@ PER_SEED = pd.DataFrame({"configuration": ["a", "a", "b", "b"], "score": [0.8, 0
     (lambda: plots.plot_activation_histograms({"h": np.ones(3)}, "h"), TypeError,
      "layers must be a list of names, got the string 'h'"),
     (lambda: plots.plot_relative_updates({"a": float("nan")}), ValueError,
-     "updates['a'] must be a finite number in (0, inf), got nan"),
+     "updates['a'] must be a finite number in [0, inf), got nan"),
     (lambda: plots.plot_histories({"a": 3}), TypeError, "results['a'] must have history (a TrainingResult)"),
     (lambda: plots.plot_schedules({"a": OneCycleSchedule(0.1, 100)}, 0), ValueError,
      "steps must be an integer >= 1, got 0"),
