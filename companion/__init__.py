@@ -32,6 +32,7 @@ from companion.tools.diagnostics import (
     layer_statistics, relative_updates, RelativeUpdateRecorder, saturated_units)
 from companion.tools.folding import batch_norm_affine, count_batch_norm, fold_batch_norm
 from companion.tools.layers import MCAlphaDropout, MCDropout, RReLU
+from companion.tools.monitor import TrainingMonitor
 from companion.tools.optim import (
     agreement_table, compare_with_keras, decay_versus_l2, distance_to_minimum,
     ill_conditioned_quadratic, Landscape, rosenbrock, trajectory)
@@ -106,6 +107,7 @@ __all__ = [
     "self_normalizing_recipe", "selu_constants", "selu_stack", "set_trainable", "setup",
     "signal_moments", "split_task_a_b", "STEPS_PER_EXECUTION", "StopAtTarget", "strategy",
     "summarize", "summarize_runs", "summarize_sweep", "target_table", "time_call",
-    "time_to_accuracy", "Timing", "train", "trainable_table", "TrainingResult", "trajectory",
+    "time_to_accuracy", "Timing", "train", "TrainingMonitor", "trainable_table",
+    "TrainingResult", "trajectory",
     "TRUNCATION_STD", "unit_differences", "variance_check", "variance_table", "verdict"
 ]

@@ -1,6 +1,8 @@
-"""Command line: ``python -m companion info``, ``data``, ``steps`` and ``bench``."""
+"""Command line: ``python -m companion info``, ``data``, ``steps``, ``bench``, ``claims``,
+``loadbench`` and ``walltime``."""
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -9,7 +11,7 @@ import numpy as np
 
 import companion
 from companion._quiet import keras, tf
-from companion.book import profiles, runtime
+from companion.book import ledger, loadbench, profiles, runtime, walltime
 from companion.lab import bench, data, models, training
 
 
@@ -87,6 +89,43 @@ def _bench(args):
     return 0
 
 
+def _walltime(args):
+    """Per-notebook and per-cell times of the last nbval run (and the book's cache)."""
+    print(walltime.report(args.build_dir, profile=args.profile, slowest=args.slowest))
+    return 0
+
+
+def _claims(args):
+    """The claim ledger of a build, smallest margin first: the verification report as text."""
+    where = args.build_dir or os.environ.get(ledger.LEDGER_ENV, "").strip() or "_build"
+    try:
+        records = ledger.read_ledger(where)
+    except FileNotFoundError as err:
+        print(f"{err}; build the book (make book) or run the notebooks under nbval "
+              "(make test: ledger in _build/claims-nbval) first")
+        return 1
+    if not records:
+        print(f"the claim ledger at {where} holds no claim")
+        return 1
+    print(ledger.format_report(records))
+    return 0 if all(r.get("passed") for r in records) else 1
+
+
+def _loadbench(args):
+    """The timing claims of chapters 4 and 9 beside busy loops: ratios, thresholds, margins."""
+    runtime.setup(seed=42, announce=False)  # the chapters' seed
+    budget = profiles.profile()
+    print(f"{budget.name} profile; {args.busy} busy loop(s) beside; "
+          f"{os.cpu_count()} CPUs; {ledger.machine()['cpu']}")
+    claims, info = loadbench.measure(args.busy, args.chapters, budget)
+    print(loadbench.format_claims(claims))
+    before, after = info["load_before"], info["load_after"]
+    print(f"took {info['seconds']:.0f} s; load average (1, 5, 15 min) before "
+          f"{before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, after "
+          f"{after[0]:.2f} {after[1]:.2f} {after[2]:.2f}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m companion",
                                      description="The course's companion package.")
@@ -109,8 +148,25 @@ def main(argv=None):
     race.add_argument("--train-size", type=int, default=10_000)
     race.add_argument("--batch-size", type=int, default=32)
     race.add_argument("--json", default=None, help="write the runs and the summary here")
+    times = commands.add_parser("walltime", help="where the time of make test / make book goes")
+    times.add_argument("--build-dir", default="_build")
+    times.add_argument("--profile", default="quick", choices=["quick", "full"])
+    times.add_argument("--slowest", type=int, default=10, help="how many of the slowest cells")
+    claims = commands.add_parser(
+        "claims", help="the claim ledger of a build, smallest relative margin first; "
+                       "exit 1 when it is missing or a claim failed")
+    claims.add_argument("build_dir", nargs="?", default=None,
+                        help="a build directory holding claims/, or a ledger directory "
+                             f"(default: ${ledger.LEDGER_ENV}, else _build)")
+    load = commands.add_parser(
+        "loadbench", help="the timing claims of chapters 4 and 9 beside N busy loops: "
+                          "ratios, thresholds, margins")
+    load.add_argument("--busy", type=int, default=0, help="busy-loop processes beside")
+    load.add_argument("--chapters", nargs="+", default=["4", "9"],
+                      choices=sorted(loadbench.CHAPTERS))
     args = parser.parse_args(argv)
-    command = {"info": _info, "data": _data, "steps": _steps, "bench": _bench}[args.command]
+    command = {"info": _info, "data": _data, "steps": _steps, "bench": _bench,
+               "claims": _claims, "loadbench": _loadbench, "walltime": _walltime}[args.command]
     try:
         profiles.profile()  # a bad $COMPANION_PROFILE stops every command before it prints
     except ValueError as error:  # the environment is wrong, not the command line: no usage

@@ -41,6 +41,18 @@ FILE_NAMES = (
 )
 
 
+def pytest_ignore_collect(collection_path, config):
+    """Collect only test files here; scripts (the browser test, benchmarks, probes) run when named.
+
+    ``--doctest-modules`` would otherwise import every script under ``tests/``; the
+    browser test, for one, needs a built site (``make site-test``).
+    """
+    if collection_path.suffix == ".py" and collection_path.parent == pathlib.Path(__file__).parent \
+            and not collection_path.name.startswith(("test_", "conftest")):
+        return not any(collection_path.name in str(arg) for arg in config.args)
+    return None
+
+
 def make_tiny_data(*, n_train=256, n_valid=64, n_test=96, n_features=8, n_classes=3, seed=0):
     """A small, linearly separable-ish classification problem with the attributes `train` needs."""
     rng = np.random.default_rng(seed)
@@ -157,13 +169,16 @@ def _hermetic_environment(monkeypatch):
     """Tests set the package's environment variables themselves when they need them."""
     monkeypatch.delenv("COMPANION_PROFILE", raising=False)
     monkeypatch.delenv("COMPANION_DATA_DIR", raising=False)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.delenv("COMPANION_LEDGER_DIR", raising=False)  # no test writes a ledger
+    monkeypatch.delenv("COMPANION_CHAPTER", raising=False)     # unless it asks for one
 
 
 def _clean_env(**overrides):
     env = dict(os.environ)
     # The subprocess must show the package's own behaviour, not ours.
     for name in ("TF_CPP_MIN_LOG_LEVEL", "COMPANION_PROFILE", "COMPANION_DATA_DIR",
-                 "PYTHONWARNINGS"):
+                 "COMPANION_LEDGER_DIR", "COMPANION_CHAPTER", "PYTHONWARNINGS", "TF_CONFIG"):
         env.pop(name, None)
     for name, value in overrides.items():
         if value is None:
@@ -171,6 +186,12 @@ def _clean_env(**overrides):
         else:
             env[name] = str(value)
     return env
+
+
+@pytest.fixture
+def python_env():
+    """``python_env(**overrides)``: the environment ``run_python`` gives a child process."""
+    return _clean_env
 
 
 @pytest.fixture

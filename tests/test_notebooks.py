@@ -1,11 +1,14 @@
-"""Every chapter notebook is stored clean (no outputs) and starts with the set-up cell."""
+"""Every chapter notebook is stored clean (no outputs) and starts with the Colab install
+cell, then the set-up cell."""
 
 import json
 import pathlib
+import sys
 
 import pytest
 
-BOOK = pathlib.Path(__file__).resolve().parents[1] / "book"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
 NOTEBOOKS = sorted(
     path for path in BOOK.rglob("*.ipynb")
     if not any(part.startswith((".", "_build")) for part in path.relative_to(BOOK).parts)
@@ -40,18 +43,37 @@ def test_notebook_is_stored_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(BOOK)) for p in NOTEBOOKS])
-def test_first_code_cell_sets_up_companion(path):
-    first = _source(_code_cells(path)[0])
-    assert "import companion as cp" in first, f"{path.name}: first code cell lacks the import"
-    assert "cp.setup(" in first, f"{path.name}: first code cell does not call cp.setup("
+def test_first_code_cell_installs_the_companion_on_colab(path):
+    # The cell comes from repository.url in _config.yml, the one place the repository is
+    # configured; `make colab-cells` (python -m companion.book.colab) rewrites it.
+    from companion.book.colab import install_cell_source, repository_settings
+
+    first = _code_cells(path)[0]
+    expected = install_cell_source(*repository_settings(ROOT / "_config.yml"))
+    assert _source(first) == expected, (f"{path.name}: the first code cell is not the Colab "
+                                        "install cell of _config.yml; run make colab-cells")
+    assert "remove-cell" in first.get("metadata", {}).get("tags", []), \
+        f"{path.name}: the install cell must be hidden on the site (tag remove-cell)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(BOOK)) for p in NOTEBOOKS])
+def test_second_code_cell_sets_up_companion(path):
+    setup = _source(_code_cells(path)[1])
+    assert "import companion as cp" in setup, f"{path.name}: set-up cell lacks the import"
+    assert "cp.setup(" in setup, f"{path.name}: set-up cell does not call cp.setup("
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(BOOK)) for p in NOTEBOOKS])
 def test_companion_is_imported_before_tensorflow(path):
     # companion imports TensorFlow with its start-up messages silenced; importing
-    # keras or tensorflow first would print them into the page.
-    first = _source(_code_cells(path)[0]).splitlines()
-    imports = [line for line in first if line.startswith(("import ", "from "))]
+    # keras or tensorflow first would print them into the page. The install cell before
+    # it imports only the standard library.
+    install, setup = (_source(cell).splitlines() for cell in _code_cells(path)[:2])
+    install_imports = [line.split()[1] for line in install
+                       if line.strip().startswith(("import ", "from "))]
+    assert all(name.split(".")[0] in sys.stdlib_module_names for name in install_imports), \
+        f"{path.name}: the install cell imports {install_imports}"
+    imports = [line for line in setup if line.startswith(("import ", "from "))]
     assert imports and imports[0].startswith("import companion as cp"), \
         f"{path.name}: the first import must be `import companion as cp`, got {imports[:1]}"
 

@@ -12,6 +12,7 @@ import types
 from matplotlib.figure import Figure
 
 from companion.book import plots
+from companion.book.style import STYLE
 from companion.lab.training import TrainingResult
 from companion.tools.calibration import reliability_data
 from companion.tools.schedules import OneCycleSchedule, RangeTestResult
@@ -380,6 +381,18 @@ def test_image_grid_shape():
     assert len(fig.axes) == 6
     with pytest.raises(ValueError, match="rows, columns"):
         plots.plot_image_grid(np.zeros((28, 28)))
+
+
+def test_uncertain_examples_wrap_into_rows_of_at_most_four():
+    rng = np.random.default_rng(0)
+    images, mean = rng.random((9, 28, 28)), np.full((9, 10), 0.1)
+    fig = plots.plot_uncertain_examples(images, mean, np.zeros((9, 10)), np.arange(9),
+                                        range(9))
+    # one image and one bar chart per example; the three unused places are removed
+    assert len(fig.axes) == 18
+    lefts = {round(ax.get_position().x0, 3) for ax in fig.axes}
+    assert len(lefts) == 4
+    assert fig.get_size_inches()[0] == STYLE["figure.figsize"][0]
 
 
 # --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --

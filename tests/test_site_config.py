@@ -37,8 +37,10 @@ def test_mathjax_is_served_from_the_site():
     assert (source / course_site.MATHJAX_ENTRY).is_file()
     # the fonts MathJax's CHTML output loads from beside its entry file
     assert any((source / "output" / "chtml" / "fonts").rglob("*.woff"))
-    config = types.SimpleNamespace(mathjax_path=None, html_theme_options=theme_options(""))
-    course_site._configure(None, config)
+    config = types.SimpleNamespace(mathjax_path=None, html_theme_options=theme_options(""),
+                                   html_static_path=[], course_pdf="")
+    app = types.SimpleNamespace(confdir=".", tags=set())
+    course_site._configure(app, config)
     assert config.mathjax_path == "mathjax/tex-chtml.js"
 
 
@@ -62,3 +64,86 @@ def test_root_favicon_is_a_real_icon(tmp_path):
     with Image.open(target) as icon:
         assert icon.format == "ICO"
         assert (32, 32) in icon.info["sizes"]
+
+
+def _header_buttons():
+    return [{"type": "group", "label": "download-buttons", "buttons": [
+        {"type": "link", "url": "../_sources/book/06_optimizers.ipynb",
+         "label": "download-source-button", "tooltip": "Download source file"},
+        {"type": "javascript", "label": "download-pdf-button"}]}]
+
+
+@pytest.mark.parametrize("suffix, expected", [
+    (".ipynb", "../_notebooks/06_optimizers.ipynb"),
+    (".md", "../_sources/book/06_optimizers.ipynb")])
+def test_download_button_serves_the_reader_notebook(suffix, expected):
+    # pathto(name, 1) gives a file's address relative to the page (book/...)
+    context = {"page_source_suffix": suffix, "header_buttons": _header_buttons(),
+               "pathto": lambda name, resource=0: "../" + name}
+    course_site.serve_reader_notebook(None, "book/06_optimizers", "page.html", context, None)
+    source_button, pdf_button = context["header_buttons"][0]["buttons"]
+    assert source_button["url"] == expected
+    assert pdf_button == {"type": "javascript", "label": "download-pdf-button"}
+
+
+def test_site_css_is_served():
+    config = types.SimpleNamespace(mathjax_path=None, html_theme_options=theme_options(""),
+                                   html_static_path=["_static"], course_pdf="")
+    course_site._configure(types.SimpleNamespace(confdir=".", tags=set()), config)
+    assert config.html_static_path[0] == "_static"
+    static = pathlib.Path(config.html_static_path[1])
+    assert (static / course_site.CSS_FILE).is_file()
+
+
+@pytest.mark.parametrize("built", [False, True])
+def test_pdf_link_only_when_the_pdf_exists(tmp_path, built):
+    if built:
+        (tmp_path / "_build").mkdir()
+        (tmp_path / "_build" / "course.pdf").write_bytes(b"%PDF-1.5")
+    config = types.SimpleNamespace(mathjax_path=None, html_theme_options=theme_options(""),
+                                   html_static_path=[], course_pdf="_build/course.pdf")
+    app = types.SimpleNamespace(confdir=str(tmp_path), tags=set())
+    course_site._configure(app, config)
+    assert (course_site.PDF_TAG in app.tags) is built
+    assert course_site.course_pdf(tmp_path, "") is None
+
+
+def test_status_emoji_become_words():
+    from docutils import nodes
+
+    def row(*cells):
+        return nodes.row("", *[nodes.entry("", nodes.paragraph(text=c)) for c in cells])
+
+    table = nodes.table("", row("book/intro", "\u2705"), row("book/ch1", "\u274c"))
+    document = nodes.section("", nodes.paragraph(text="\u2705 outside a table"), table)
+    course_site.status_in_words(document)
+    assert [e.astext() for e in table.findall(nodes.entry)] == [
+        "book/intro", "succeeded", "book/ch1", "failed"]
+    assert document[0].astext() == "\u2705 outside a table"
+
+
+class Entry(types.SimpleNamespace):
+    pass
+
+
+def test_package_names_resolve_to_the_documented_object():
+    def build_mlp():
+        pass
+
+    def other():
+        pass
+
+    package = types.SimpleNamespace(build_mlp=build_mlp, other=other)
+    modules = {"companion": package,
+               "companion.models": types.SimpleNamespace(build_mlp=build_mlp),
+               "companion.lab.models": types.SimpleNamespace(build_mlp=other)}
+    objects = {"companion.lab.models.build_mlp": Entry(objtype="function"),
+               "companion.models.build_mlp": Entry(objtype="function")}
+    place = course_site.documented_place
+    # the module attribute that is the exported object, not another of the same name
+    assert place("companion.build_mlp", objects, ["function"], modules) == \
+        "companion.models.build_mlp"
+    assert place("companion.build_mlp", objects, ["class"], modules) is None
+    assert place("companion.missing", objects, ["function"], modules) is None
+    assert place("keras.build_mlp", objects, ["function"], modules) is None
+    assert place("companion.models.build_mlp", objects, ["function"], modules) is None

@@ -209,13 +209,20 @@ def test_epoch_seconds_times_each_model_once_per_round(tiny_data):
         models[name] = build_mlp(depth=1, width=8, example_shape=(8,), n_classes=3)
         train(models[name], tiny_data, epochs=1, evaluate=False)
     before = models["a"].get_layer("hidden_1").kernel.numpy().copy()
+    steps_before = int(models["b"].optimizer.iterations.numpy())
     timings = epoch_seconds(models, tiny_data, rounds=2)
     assert set(timings) == {"a", "b"}
     assert all(len(t.runs) == 2 and min(t.runs) > 0 for t in timings.values())
     after = models["a"].get_layer("hidden_1").kernel.numpy()
     assert abs(after - before).max() > 0  # the models went on training
+    # one warm-up epoch and two timed ones, of ceil(256 / 32) = 8 steps each
+    assert int(models["b"].optimizer.iterations.numpy()) - steps_before == 3 * 8
+    epoch_seconds(models, tiny_data, rounds=1, warmup=0, batch_size=64)
+    assert int(models["b"].optimizer.iterations.numpy()) - steps_before == 3 * 8 + 4
     with pytest.raises(ValueError, match="rounds must be an integer >= 1"):
         epoch_seconds(models, tiny_data, rounds=0)
+    with pytest.raises(ValueError, match="warmup must be an integer >= 0"):
+        epoch_seconds(models, tiny_data, warmup=-1)
     with pytest.raises(ValueError, match=r"models\['c'\] must be a compiled"):
         epoch_seconds({"c": keras.Sequential([keras.Input((8,)), keras.layers.Dense(3)])},
                       tiny_data)

@@ -1,4 +1,8 @@
-"""Claim checks: what a page asserts, tested against what the page measured."""
+"""Claim checks: what a page asserts, tested against what the page measured.
+
+Every claim checked, passed or failed, is also recorded in the run's claim ledger
+(``companion.book.ledger``), with its relative margin to the nearest bound.
+"""
 
 import dataclasses
 import html
@@ -6,6 +10,8 @@ import math
 import numbers
 
 import numpy as np
+
+from companion.book import ledger
 
 
 class ClaimError(AssertionError):
@@ -43,13 +49,16 @@ def claim(statement, measured, *, at_least=None, at_most=None, holds=None):
 
     Give ``at_least`` and/or ``at_most`` for a numeric claim, or ``holds`` (a
     bool computed by the page) for any other; ``measured`` is then the evidence
-    shown beside it.
+    shown beside it. The claim is recorded in the run's ledger, if the run asked
+    for one (``companion.book.ledger.record``), before it raises or returns.
 
     Returns:
         A :class:`Claim`, which a notebook displays as "verified: ...".
 
     Raises:
         ClaimError: when the claim is false, with the measured value.
+        OSError: (``companion.book.ledger.LedgerError``) when the ledger the
+            run asked for cannot be written.
 
     Example:
         >>> claim("gradient ratio exceeds 1000", 2.5e4, at_least=1000)
@@ -66,6 +75,7 @@ def claim(statement, measured, *, at_least=None, at_most=None, holds=None):
         if not isinstance(holds, (bool, np.bool_)):
             raise ValueError(f"holds must be a bool, got {holds!r}")
         evidence = measured if isinstance(measured, str) else f"measured {_format(measured)}"
+        ledger.record(statement, measured, holds=bool(holds), passed=bool(holds))
         if not bool(holds):
             raise ClaimError(f"claim failed: {statement} ({evidence})")
         return Claim(statement, evidence)
@@ -80,6 +90,7 @@ def claim(statement, measured, *, at_least=None, at_most=None, holds=None):
     ok = (not math.isnan(measured)
           and (at_least is None or measured >= at_least)
           and (at_most is None or measured <= at_most))
+    ledger.record(statement, measured, at_least=at_least, at_most=at_most, passed=ok)
     if not ok:
         raise ClaimError(f"claim failed: {statement} ({evidence})")
     return Claim(statement, evidence)

@@ -222,7 +222,7 @@ def plot_std_heatmap(sweep, *, vmin=1e-2, vmax=1e2, title=None):
     values[values <= 0] = vmin / 10  # a layer of dead units: below the scale, not "bad"
     layers = np.sort(sweep["layer"].unique())
     cmap = mpl.colormaps["RdBu_r"].with_extremes(bad="black")
-    fig, ax = plt.subplots(figsize=(7.0, 1.3 + 0.26 * len(labels)))
+    fig, ax = plt.subplots(figsize=(STYLE["figure.figsize"][0], 1.3 + 0.26 * len(labels)))
     image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest",
                       norm=mpl.colors.LogNorm(vmin=vmin, vmax=vmax),
                       extent=(layers[0] - 0.5, layers[-1] + 0.5, len(labels) - 0.5, -0.5))
@@ -271,7 +271,7 @@ def plot_std_ratios(sweep, *, panel="activation", line="initializer", band=(0.5,
     ncols = min(2, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False,
-                             figsize=(7.0, 0.6 + 2.6 * nrows))
+                             figsize=(STYLE["figure.figsize"][0], 0.6 + 2.6 * nrows))
     for ax, value in zip(axes.flat, panels):
         frame = sweep[sweep[panel] == value]
         for i, name in enumerate(dict.fromkeys(frame[line])):
@@ -399,7 +399,7 @@ def plot_seed_points(per_seed, metric, *, by="configuration", confidence=0.95,
     """
     summary = seed_summary(per_seed, metric, by=by, confidence=confidence)
     reference = _check_optional_real("reference", reference)
-    fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    fig, ax = plt.subplots(figsize=(STYLE["figure.figsize"][0], 3.4))
     offsets = np.random.default_rng(0)
     for i, (name, row) in enumerate(summary.iterrows()):
         values = per_seed.loc[per_seed[by] == name, metric].to_numpy(dtype=float)
@@ -472,7 +472,7 @@ def plot_trajectories(landscapes, paths, *, levels=20, title=None):
         ax.plot(*land.minimum, "*", color="black", markersize=10)
         ax.set(xlim=land.xlim, ylim=land.ylim, xlabel="$x$", ylabel="$y$", title=land.name)
         ax.grid(False)
-    axes[0, -1].legend(loc="best", fontsize=8)
+    axes[0, -1].legend(loc="best", fontsize="small")
     if title:
         fig.suptitle(title)
     return fig
@@ -550,16 +550,22 @@ def plot_reliability(tables, *, title=None):
     return fig
 
 
-def plot_uncertain_examples(images, mean, std, labels, indices, *, class_names=None):
-    """Images (top row) and their MC mean probabilities with +-1 std bars (bottom row).
+def plot_uncertain_examples(images, mean, std, labels, indices, *, class_names=None,
+                            columns=4):
+    """Images and their MC mean probabilities with +-1 std bars (the row below each).
 
     Args:
         images: the inputs, e.g. 28x28 grey-scale images.
         mean, std: per-example arrays ``(n, n_classes)`` from
             :func:`companion.tools.uncertainty.mc_predict`.
         labels: true labels, to colour the true class's bar green.
-        indices: which examples to show, one column each.
+        indices: which examples to show, one column each, ``columns`` to a row
+            (more would be too small to read on a phone).
         class_names: optional names for the titles.
+
+    Example:
+        >>> images, probs = np.zeros((2, 28, 28)), np.full((2, 10), 0.1)
+        >>> fig = plot_uncertain_examples(images, probs, 0 * probs, [0, 1], [0, 1])
     """
     mean = check_array("mean", mean, ndim=2)
     std = check_array("std", std, ndim=2)
@@ -586,24 +592,31 @@ def plot_uncertain_examples(images, mean, std, labels, indices, *, class_names=N
                for j, i in enumerate(indices)]
     if not indices:
         raise ValueError("indices is empty: give at least one example to show")
-    fig, axes = plt.subplots(2, len(indices), figsize=(1.5 * len(indices) + 1, 3.6),
-                             squeeze=False, gridspec_kw={"height_ratios": [1.1, 1]})
-    for column, i in enumerate(indices):
-        image_ax, bar_ax = axes[0, column], axes[1, column]
+    columns = min(check_int("columns", columns, minimum=1), len(indices))
+    rows = -(-len(indices) // columns)
+    fig, axes = plt.subplots(2 * rows, columns, figsize=(STYLE["figure.figsize"][0], 3.6 * rows),
+                             squeeze=False, gridspec_kw={"height_ratios": [1.1, 1] * rows})
+    for column in range(len(indices) - (rows - 1) * columns, columns):
+        fig.delaxes(axes[-2, column])  # the places after the last example
+        fig.delaxes(axes[-1, column])
+    for k, i in enumerate(indices):
+        row, column = divmod(k, columns)
+        image_ax, bar_ax = axes[2 * row, column], axes[2 * row + 1, column]
         image_ax.imshow(np.asarray(images[i]).reshape(28, 28), cmap="gray_r")
         image_ax.set_axis_off()
         guess = int(np.argmax(mean[i]))
         name = class_names[labels[i]] if class_names is not None else str(labels[i])
-        image_ax.set_title(f"{name}\np={mean[i, guess]:.2f}, sd={std[i, guess]:.2f}",
-                           fontsize=8)
+        image_ax.set_title(f"{name}\np={mean[i, guess]:.2f}\nsd={std[i, guess]:.2f}",
+                           fontsize="small")
         colors = ["#2ca02c" if c == labels[i] else "#1f77b4" for c in range(n_classes)]
         bar_ax.bar(range(n_classes), mean[i], yerr=std[i], color=colors,
                    error_kw={"elinewidth": 0.8})
         bar_ax.set(ylim=(0, 1.05), xticks=range(n_classes))
-        bar_ax.tick_params(labelsize=6)
+        bar_ax.tick_params(labelsize="x-small")
         if column:
             bar_ax.set_yticklabels([])
-    axes[1, 0].set_ylabel("MC mean prob.", fontsize=8)
+        else:
+            bar_ax.set_ylabel("MC mean prob.", fontsize="small")
     return fig
 
 
@@ -635,7 +648,7 @@ def plot_image_grid(images, *, row_labels=None, cmap="gray_r"):
             for spine in axes[r, c].spines.values():
                 spine.set_visible(False)
         if row_labels is not None:
-            axes[r, 0].set_ylabel(row_labels[r], fontsize=8)
+            axes[r, 0].set_ylabel(row_labels[r], fontsize="small")
     return fig
 
 
@@ -707,7 +720,7 @@ def plot_activation_grid(activations, *, x_range=(-4.0, 4.0), points=401, ncols=
     ncols = min(ncols, len(activations))
     nrows = -(-len(activations) // ncols)
     fig, axes = plt.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False,
-                             figsize=(7.0, 0.4 + 1.75 * nrows))
+                             figsize=(STYLE["figure.figsize"][0], 0.4 + 1.75 * nrows))
     for ax, (label, activation) in zip(axes.flat, activations.items()):
         y, dy = activation_and_derivative(activation, x)
         ax.plot(x, y, label="$f(z)$")
@@ -721,6 +734,8 @@ def plot_activation_grid(activations, *, x_range=(-4.0, 4.0), points=401, ncols=
         lowest.tick_params(labelbottom=True)
         lowest.set_xlabel("$z$")
     axes.flat[0].set_ylim(-2.0, 4.0)
+    # whole numbers, few enough not to run into each other in a narrow panel
+    axes.flat[0].xaxis.set_major_locator(mpl.ticker.MaxNLocator(nbins=3, integer=True))
     axes.flat[0].legend(loc="upper left")
     return fig
 
@@ -770,7 +785,7 @@ def plot_self_normalization(tables, *, mean_tolerance=None, std_tolerance=None,
              title="mean (clipped to [-1, 1])")
     right.set(yscale="log", ylim=(0.9 * low, 1.1 * high), xlabel="layer",
               ylabel="std of the outputs", title="standard deviation")
-    right.legend(fontsize=8)
+    right.legend(fontsize="small")
     if title:
         fig.suptitle(title)
     return fig
@@ -785,7 +800,7 @@ def plot_bake_off(results, *, metrics=("loss", "val_accuracy"), target=None, tit
     Args:
         results: a mapping from an optimizer's name to its
             :class:`companion.lab.training.TrainingResult` (as
-            :func:`companion.tools.optim.bake_off` returns).
+            :func:`companion.lab.sweeps.bake_off` returns).
         metrics: history columns, one panel each.
         target: draw a horizontal line at this value in the ``val_accuracy`` panel.
 
@@ -812,7 +827,7 @@ def plot_bake_off(results, *, metrics=("loss", "val_accuracy"), target=None, tit
         ax.set(xlabel="epoch", ylabel=metric.replace("_", " "))
         if target is not None and metric == "val_accuracy":
             ax.axhline(target, color="black", linewidth=0.8, linestyle="--")
-    axes[0, -1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    axes[0, -1].legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
     if title:
         fig.suptitle(title)
     return fig
@@ -843,7 +858,7 @@ def plot_time_to_accuracy(runs, *, metric="seconds", target=None, title=None):
     if runs.empty:
         raise ValueError("runs is empty: there is no run to draw")
     target = _check_optional_real("target", target)
-    fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    fig, ax = plt.subplots(figsize=(STYLE["figure.figsize"][0], 3.4))
     names = list(dict.fromkeys(runs["configuration"]))
     jitter = np.random.default_rng(0)
     labelled = set()

@@ -346,7 +346,7 @@ def pair_agreement(scores, rule, *, higher_is_better=True):
             name must be in ``scores``.
 
     Returns:
-        A float in [0, 1]: 1 when the measurements reproduce the rule's order, 0
+        A float in [0, 1]; 1 when the measurements reproduce the rule's order, 0
         when they reverse it; ties count as disagreements.
 
     Example:

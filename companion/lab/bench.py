@@ -27,8 +27,10 @@ from companion.tools.checks import (
     check_real)
 from companion.lab.recipes import RECIPES
 
+#: The columns of a benchmark's table of runs, one row per configuration and seed.
 RUN_COLUMNS = ("configuration", "seed", "reached", "epochs", "seconds", "epochs_run",
                "seconds_run", "epochs_counted", "seconds_counted", "best_val_accuracy")
+#: The columns of a benchmark's summary, one row per configuration.
 SUMMARY_COLUMNS = ("runs", "reached", "epochs_median", "epochs_min", "epochs_max",
                    "seconds_median", "seconds_min", "seconds_max", "best_val_accuracy")
 

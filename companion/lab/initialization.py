@@ -205,8 +205,8 @@ def initializer_spec(initializer, shape):
                      f"valid choices: {SUPPORTED}")
 
 
-#: The three families of variance-scaling initializers: Keras classes and the
-#: activations each is usually paired with.
+#: The three families of variance-scaling initializers, with their Keras classes and
+#: the activations each is usually paired with.
 FAMILIES = {
     "Glorot": ("GlorotNormal", "GlorotUniform", "none (linear), tanh, sigmoid, softmax"),
     "He": ("HeNormal", "HeUniform", "ReLU and its variants (leaky ReLU, ELU, GELU, Swish)"),

@@ -184,12 +184,11 @@ def naive_recipe(*, total_steps=None, depth=3, width=100, initializer="normal_1"
     ``initializer="normal_1"`` stands for ``keras.initializers.RandomNormal(
     stddev=1.0)``, the "small random numbers" of early practice, which for a
     layer of 784 inputs are far too large. ``total_steps`` is accepted for a
-    uniform interface and used only with a schedule.
+    uniform interface and used only with a schedule. The arguments not listed
+    below are as for :func:`default_recipe`.
 
     Args:
         total_steps: as for :func:`default_recipe`.
-        depth, width, activation, optimizer, learning_rate, schedule, scaling,
-        example_shape, n_classes, steps_per_execution: as for :func:`default_recipe`.
         initializer: ``"normal_1"`` or any Keras initializer.
 
     Returns:
@@ -213,7 +212,7 @@ def naive_recipe(*, total_steps=None, depth=3, width=100, initializer="normal_1"
 
 RECIPES = {"naive": naive_recipe, "default": default_recipe,
            "self_normalizing": self_normalizing_recipe}
-"""The recipes by name: ``RECIPES["default"](total_steps=...)`` builds one."""
+"""The recipes by name; ``RECIPES["default"](total_steps=...)`` builds one."""
 
 
 def get_recipe(name):

@@ -5,7 +5,7 @@ the lab (``compare``, ``bake_off``, ``depth_sweep``, ``time_to_accuracy``,
 ``run_seeds``...) that is not given a seed explicitly uses this one, and a loop over
 several seeds derives them from it (:func:`derive_seeds`): change the seed of
 ``setup`` and every result changes; keep it and every result repeats. Tools
-(:mod:`companion.tools`) never seed on their own: they draw from the global random
+(``companion.tools``) never seed on their own: they draw from the global random
 state, or from a seed passed to them.
 
 Example:

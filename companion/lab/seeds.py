@@ -183,7 +183,7 @@ def verdict(summary, *, name, baseline, what="accuracy", higher_is_better=True):
         higher_is_better: the metric's direction.
 
     Returns:
-        The sentence: one configuration is better when the whole confidence
+        The sentence. One configuration is better when the whole confidence
         interval of the difference lies on one side of zero; otherwise the
         data do not tell them apart.
 

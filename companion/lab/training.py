@@ -5,7 +5,7 @@ import functools
 
 import pandas as pd
 
-from companion._quiet import keras
+from companion._quiet import keras, tf
 from companion.tools.callbacks import _reached, EpochTimer, StopAtTarget  # noqa: F401
 from companion.lab.seeding import reseed
 from companion.tools.checks import (
@@ -15,9 +15,9 @@ from companion.tools.diagnostics import resolve_loss
 from companion.tools.optimizers import make_optimizer
 from companion.tools.timing import interleaved_times
 
-# Several optimizer steps per call into the compiled graph: on a CPU this cuts the
-# Python overhead that dominates small MLPs: `python -m companion steps` measures it
-# (README: about 2x against 1 at batch size 32; little gained beyond 32).
+#: Optimizer steps per call into the compiled graph. On a CPU this cuts the Python
+#: overhead that dominates small MLPs; ``python -m companion steps`` measures it
+#: (README: about 2x against 1 at batch size 32; little gained beyond 32).
 STEPS_PER_EXECUTION = 32
 
 
@@ -50,8 +50,8 @@ class TrainingResult:
         which is what a user waits.
 
         Returns:
-            ``{"epochs": int, "seconds": float}``, or ``{"epochs": None,
-            "seconds": None}`` when the run never reached the target.
+            ``{"epochs": int, "seconds": float}``, or
+            ``{"epochs": None, "seconds": None}`` when the run never reached the target.
 
         Example:
             >>> result.time_to_target(0.85)  # doctest: +SKIP
@@ -269,21 +269,28 @@ def target_table(results, target, *, monitor="val_accuracy", mode="max", skip_fi
     return table
 
 
-def epoch_seconds(models, data, *, rounds=3, batch_size=32):
+def epoch_seconds(models, data, *, rounds=3, batch_size=32, warmup=1):
     """Seconds of one training epoch per model, measured in interleaved rounds.
 
     On a shared machine the load drifts, and a model timed later can look
     slower or faster for reasons of its own. Here every round trains each
     model for one epoch on ``data.x_train`` in turn (no validation), so drifts
-    hit all models alike; quote the :class:`~companion.tools.timing.Timing` medians.
+    hit all models alike; compare two models round by round with
+    :meth:`~companion.tools.timing.Timing.ratio_to`. The epoch's batches are
+    prepared once, as a cached ``tf.data`` pipeline that every model reads:
+    what is timed is the models' training steps, not the conversion and
+    shuffling of the NumPy arrays that ``fit`` would redo at every call, which
+    costs every model the same and would only dilute the comparison.
     The models must be compiled (e.g. by :func:`train`); they go on training
-    (``rounds`` more epochs each), so measure after the results you keep.
+    (``warmup + rounds`` more epochs each), so measure after the results you keep.
 
     Args:
         models: a mapping from a name to a compiled Keras model.
         data: as for :func:`train`.
         rounds: epochs timed per model, >= 1.
         batch_size: examples per step.
+        warmup: untimed epochs per model first (they fill the cache and trace
+            the training step for this input), >= 0.
 
     Returns:
         A dict from name to :class:`~companion.tools.timing.Timing`.
@@ -291,11 +298,12 @@ def epoch_seconds(models, data, *, rounds=3, batch_size=32):
     Example:
         >>> timings = epoch_seconds({"bn": bn_model, "plain": plain_model},  # doctest: +SKIP
         ...                         data, rounds=3)
-        >>> timings["bn"].median / timings["plain"].median  # doctest: +SKIP
+        >>> timings["bn"].ratio_to(timings["plain"])  # doctest: +SKIP
         1.6
     """
     rounds = check_int("rounds", rounds, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    warmup = check_int("warmup", warmup, minimum=0)
     check_mapping("models", models, what="names to compiled models")
     check_attributes("data", data, ("x_train", "y_train"), what="a data set")
     for name, model in models.items():
@@ -303,8 +311,8 @@ def epoch_seconds(models, data, *, rounds=3, batch_size=32):
         if not model.compiled:
             raise ValueError(f"models[{name!r}] must be a compiled Keras model; "
                              "train it with companion.train first")
+    batches = (tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
+               .batch(batch_size).cache().prefetch(tf.data.AUTOTUNE))
     return interleaved_times(
-        {name: functools.partial(model.fit, data.x_train, data.y_train, epochs=1,
-                                 batch_size=batch_size, verbose=0)
-         for name, model in models.items()}, rounds=rounds)
-
+        {name: functools.partial(model.fit, batches, epochs=1, shuffle=False, verbose=0)
+         for name, model in models.items()}, rounds=rounds, warmup=warmup)

@@ -78,7 +78,7 @@ def reliability_data(probabilities, labels, *, n_bins=DEFAULT_BINS):
         n_bins: number of equal-width bins on [0, 1].
 
     Returns:
-        A DataFrame with one row per bin: ``lower``, ``upper``, ``count``,
+        A DataFrame with one row per bin and the columns ``lower``, ``upper``, ``count``,
         ``confidence`` (mean confidence in the bin), ``accuracy`` (fraction
         right) and ``gap`` (accuracy minus confidence); the last three are NaN
         for an empty bin.
@@ -109,7 +109,7 @@ def reliability_data(probabilities, labels, *, n_bins=DEFAULT_BINS):
 
 
 def expected_calibration_error(probabilities, labels, *, n_bins=DEFAULT_BINS):
-    """Expected calibration error: the count-weighted mean of |accuracy - confidence|.
+    """Expected calibration error: the count-weighted mean of ``|accuracy - confidence|``.
 
     With the bins of :func:`reliability_data` (``n_bins`` equal-width bins of
     confidence on [0, 1], 15 by default), ``ECE = sum_b (n_b / n) |acc_b -

@@ -11,6 +11,7 @@ class EpochTimer(keras.callbacks.Callback):
 
     def __init__(self):
         super().__init__()
+        #: Seconds of each finished epoch, in order.
         self.seconds = []
         self._start = None
 

@@ -34,7 +34,10 @@ def layer_outputs(model, x, *, batch_size=1024):
     check_model("model", model, built=True)
     x = check_inputs("x", x, model)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    # A single input as a tensor, not a one-element list: the array passed to predict
+    # must match the structure (Keras before 3.8 warns otherwise).
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs, [layer.output for layer in layers])
     values = probe.predict(x, batch_size=batch_size, verbose=0)
     if len(layers) == 1:  # a single-output model returns an array, not a list
         values = [values]
@@ -214,6 +217,7 @@ class RelativeUpdateRecorder(keras.callbacks.Callback):
 
     @property
     def table(self):
+        """The relative updates so far, one row per epoch and one column per Dense layer."""
         frame = pd.DataFrame(self.rows)
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
         return frame

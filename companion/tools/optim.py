@@ -187,6 +187,9 @@ def _rule(update, keras_class, **keras_fixed):
     return Rule(update, keras_class, keras_fixed, defaults)
 
 
+#: The update rules by name, each with the Keras optimizer it reproduces.
+#:
+#: :meta hide-value:
 RULES = {
     "sgd": _rule(sgd, "SGD"),
     "momentum": _rule(momentum, "SGD"),
@@ -324,8 +327,8 @@ def compare_with_keras(name, *, steps=50, size=8, seed=0, dtype="float64",
     return float(np.max(np.abs(reference - actual)))
 
 
-# One non-default setting per rule, chosen so that each Keras detail matters: a large
-# epsilon makes its placement visible, a large initial accumulator its start, etc.
+#: One non-default setting per rule, chosen so that each Keras detail matters. A large
+#: epsilon makes its placement visible, a large initial accumulator its start, etc.
 STRESS_SETTINGS = {
     "sgd": {"learning_rate": 0.1},
     "momentum": {"learning_rate": 0.05, "momentum": 0.5},

@@ -18,14 +18,17 @@ class Timing:
 
     @property
     def median(self):
+        """Median seconds per call, the figure to quote."""
         return statistics.median(self.runs)
 
     @property
     def best(self):
+        """Fewest seconds per call."""
         return min(self.runs)
 
     @property
     def worst(self):
+        """Most seconds per call."""
         return max(self.runs)
 
     def ratio_to(self, other):
@@ -62,17 +65,7 @@ def time_call(fn, *, repeats=7, warmup=1, number=1):
     """
     check_callable("fn", fn)
     check_int("repeats", repeats, minimum=1)
-    check_int("warmup", warmup, minimum=0)
-    check_int("number", number, minimum=1)
-    for _ in range(warmup):
-        fn()
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        runs.append((time.perf_counter() - start) / number)
-    return Timing(runs=tuple(runs))
+    return interleaved_times({"fn": fn}, rounds=repeats, warmup=warmup, number=number)["fn"]
 
 
 def inference_time(model, x, *, repeats=7, warmup=2, number=1):

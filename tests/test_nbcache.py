@@ -1,0 +1,69 @@
+"""companion.book.nbcache: nbval's executions become the book's cached executions."""
+
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+jupyter_cache = pytest.importorskip("jupyter_cache")
+
+
+def tiny_notebook(path, *, fail=False):
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    notebook.cells = [nbformat.v4.new_markdown_cell("# A page"),
+                      nbformat.v4.new_code_cell("x = 6 * 7\nprint(x)"),
+                      nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\n"
+                                                "fig = plt.figure(); plt.plot([1, 2])"),
+                      nbformat.v4.new_code_cell("1 / 0" if fail else "x + 1")]
+    nbformat.write(notebook, path)
+    return notebook
+
+
+def run_nbval(directory, *, skip_cached=False):
+    """nbval over ``directory/book``; the cache and the times go beside it, as in _build."""
+    env = dict(os.environ, COMPANION_EXECUTION_CACHE=str(directory / "cache"),
+               COMPANION_CELL_TIMES=str(directory / "times"),
+               COMPANION_SKIP_CACHED="1" if skip_cached else "0")
+    return subprocess.run([sys.executable, "-m", "pytest", str(directory / "book"), "--nbval-lax",
+                           "-q", "-p", "companion.book.nbcache", "--rootdir", str(directory)],
+                          env=env, capture_output=True, text=True, timeout=180)
+
+
+def test_a_passing_notebook_is_cached_with_its_outputs_and_times(tmp_path):
+    (tmp_path / "book").mkdir()
+    source = tiny_notebook(tmp_path / "book" / "page.ipynb")
+    run = run_nbval(tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    cache = jupyter_cache.get_cache(str(tmp_path / "cache"))
+    record = cache.match_cache_notebook(source)  # what Jupyter Book looks up, then merges
+    _, executed = cache.merge_match_into_notebook(source)
+    first, figure, second = executed.cells[1], executed.cells[2], executed.cells[3]
+    # a figure reaches the outputs (the kernel draws inline, not with the suite's Agg)
+    assert any("image/png" in output.get("data", {}) for output in figure.outputs)
+    assert first.outputs[0]["text"] == "42\n" and first.execution_count == 1
+    assert second.outputs[0]["data"]["text/plain"] == "43"
+    assert second.outputs[0]["execution_count"] == second.execution_count == 3
+    times = json.loads((tmp_path / "times" / "page.json").read_text())
+    assert times["passed"] and [c["cell"] for c in times["cells"]] == [0, 1, 2]
+    assert record.data["execution_seconds"] == pytest.approx(
+        sum(c["seconds"] for c in times["cells"]), abs=0.01)
+    # run again with the cache consulted: nothing left to execute (pytest's exit code 5)
+    again = run_nbval(tmp_path, skip_cached=True)
+    assert again.returncode == 5, again.stdout + again.stderr
+    assert "3 deselected" in again.stdout
+
+
+def test_a_failing_notebook_is_not_cached(tmp_path):
+    (tmp_path / "book").mkdir()
+    source = tiny_notebook(tmp_path / "book" / "page.ipynb", fail=True)
+    run = run_nbval(tmp_path)
+    assert run.returncode == 1
+    cache = jupyter_cache.get_cache(str(tmp_path / "cache"))
+    with pytest.raises(KeyError):
+        cache.match_cache_notebook(source)
+    assert not json.loads((tmp_path / "times" / "page.json").read_text())["passed"]
