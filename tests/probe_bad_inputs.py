@@ -32,7 +32,8 @@ Not probed: constants (``ACTIVATIONS``, ``NAMED_INITIALIZERS``, ``RECIPES``,
 ``selu_constants``), the callbacks without arguments (``EpochTimer``,
 ``RelativeUpdateRecorder``) and the constructors of the plain records (``BenchResult``,
 ``Claim``, ``FashionMNIST``, ``Landscape``, ``RangeTestResult``, ``Recipe``, ``Timing``,
-``TrainingResult``), whose methods that take arguments are probed instead.
+``TrainingResult``) and the warning class ``DataWarning``, whose methods that take
+arguments are probed instead.
 """
 
 import argparse
@@ -337,6 +338,12 @@ def cases(inp):
                      bad={"lower": [NAN, -0.1, True, "0.1"], "upper": [INF, NAN],
                           "seed": ["a", -1, 2.5]},
                      good={"lower": [np.float32(0.1)], "seed": [np.int64(1)]})
+    # tools/monitor
+    yield from probe("TrainingMonitor", cp.TrainingMonitor, {"every": 5, "sample": x},
+                     bad={"every": counts_bad + [NAN], "sample": [None, "abc", np.zeros(5),
+                                                                 (x, y[:3]), {"a": x}],
+                          "log_dir": [5], "histograms": ["yes"], "training": [1, None]},
+                     good={"every": [np.int64(5)]})
     # tools/optim
     yield from probe("agreement_table", cp.agreement_table, {"settings": {"sgd": [{}]},
                                                               "steps": 3},
@@ -685,6 +692,8 @@ def cases(inp):
                      bad={"at_least": [NAN, "1"], "measured": ["2"], "statement": ["", 3]})
     yield from probe("glue", cp.glue, {"name": "x", "value": 1},
                      bad={"name": ["1abc", 3, ""]})
+    yield from probe("glue_values", lambda values: cp.glue_values(**values), {"values": {"x": 1}},
+                     bad={"values": [{"1abc": 1}, {"": 1}]}, aliases={"values": "name"})
     yield from probe("profile", cp.profile, {}, bad={"name": ["bogus", 3]})
     yield from probe("setup", cp.setup, {"announce": False},
                      bad={"seed": [-1, 2.5, "a", True], "deterministic": ["no"],
