@@ -307,6 +307,7 @@ def test_numpy_integer_every_is_accepted():
     ((X, Y, Y), ValueError, "tuple of 3 items"),
     ([np.zeros((4, 3)), np.zeros((5, 2))], ValueError, r"different numbers of examples"),
     (np.array([object(), object()]), TypeError, "numeric array"),
+    ("abc", TypeError, "sample x must be a numeric array, got the string 'abc'"),
     ({"a": X}, TypeError, "list of arrays, in the order of model.inputs"),
 ])
 def test_sample_is_checked(sample, error, match):

@@ -282,6 +282,8 @@ def _watched_layers(model):
 
 
 def _as_array(value, what):
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{what} must be a numeric array, got the string {value!r}")
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):
