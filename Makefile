@@ -48,7 +48,7 @@ LATEX_PDF    := _build/latex/$(notdir $(PDF))
 TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-fonts-recommended \
                 texlive-fonts-extra fonts-freefont-otf latexmk
 
-.PHONY: book execute notebooks pdf tex test site-test walltime test-oldest lab colab-cells setup data clean fresh-cache
+.PHONY: book execute notebooks pdf tex test test-matrix site-test walltime test-oldest lab colab-cells setup data clean fresh-cache
 
 book: execute
 	COMPANION_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . $(BOOK_FLAGS)
@@ -87,6 +87,23 @@ test: PROFILE = quick
 test: setup fresh-cache
 	$(NBVAL_ENV) $(BIN)/python -m pytest tests companion book --nbval-lax -q $(PARALLEL)
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
+
+# The unit tests under the four numerical set-ups a learner's machine may have: oneDNN off
+# and on (TF_ENABLE_ONEDNN_OPTS), one and two intra-op threads (COMPANION_TEST_THREADS,
+# read by tests/conftest.py). Not part of `make test`: it runs the suite four times, one
+# run at a time (no -n: the thread count is what is being varied). Each run's log goes to
+# _build/test-matrix-*.log; the target fails if any run fails.
+MATRIX_ARGS ?= tests companion -q -p no:randomly --ignore=tests/site_check.py
+
+test-matrix: setup
+	@mkdir -p _build
+	@status=0; for onednn in 0 1; do for threads in 1 2; do \
+	  log=_build/test-matrix-onednn$$onednn-threads$$threads.log; start=$$(date +%s); \
+	  TF_ENABLE_ONEDNN_OPTS=$$onednn COMPANION_TEST_THREADS=$$threads COMPANION_PROFILE=quick \
+	    $(BIN)/python -m pytest $(MATRIX_ARGS) > $$log 2>&1 || status=1; \
+	  echo "TF_ENABLE_ONEDNN_OPTS=$$onednn threads=$$threads: $$(tail -n 1 $$log)" \
+	       "[$$(( $$(date +%s) - start )) s wall, log $$log]"; \
+	done; done; exit $$status
 
 # Reader notebooks: the executed chapters in plain Jupyter Markdown (glue values of the
 # build, literal includes inlined, no MyST), outputs kept; the site's download buttons

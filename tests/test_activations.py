@@ -1,3 +1,5 @@
+import re
+
 import keras
 import numpy as np
 import pandas as pd
@@ -83,9 +85,9 @@ def test_selu_fixed_point_mean_zero_variance_one():
 def test_activation_functions_lookup():
     assert list(activations.activation_functions(["relu", "hard_sigmoid"])) == \
         ["relu", "hard_sigmoid"]
-    with pytest.raises(ValueError, match="unknown activation 'nope'"):
+    with pytest.raises(ValueError, match="unknown activation 'nope' in names; valid choices"):
         activations.activation_functions(["nope"])
-    with pytest.raises(ValueError, match="list of names"):
+    with pytest.raises(TypeError, match="names must be a list of names, got the string"):
         activations.activation_functions("relu")
 
 
@@ -284,3 +286,46 @@ def test_normalization_error_and_first_normalized_layer():
         activations.first_normalized_layer(table, 0)
     with pytest.raises(ValueError, match="lacks columns"):
         activations.normalization_error(table[["depth"]])
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: activations.activation_latency("relu"), TypeError,
+     "activations must be a list of names, got the string 'relu'; write ['relu']"),
+    (lambda: activations.activation_latency(["relu"], shape=(0, 4)), ValueError,
+     "shape must be a tuple of integers >= 1, got (0, 4)"),
+    (lambda: activations.activation_latency({"a": 3}), TypeError,
+     "activations['a'] must be callable, got int 3"),
+    (lambda: activations.activation_mlp("relu", depth=2.5), ValueError,
+     "depth must be an integer >= 1, got 2.5"),
+    (lambda: activations.activation_mlp("relu", example_shape="ab"), ValueError,
+     "example_shape must be a tuple of integers >= 1, got 'ab'"),
+    (lambda: activations.selu_stack(4, dropout=float("nan")), ValueError,
+     "dropout must be a finite number in [0, 1), got nan"),
+    (lambda: activations.selu_stack(4, residual="yes"), ValueError,
+     "residual must be True or False, got 'yes'"),
+    (lambda: activations.signal_moments(activations.selu_stack(4, depth=2, width=3),
+                                        np.ones((2, 5))), ValueError,
+     "x holds examples of shape (5,), but the model expects (4,)"),
+    (lambda: activations.pair_agreement({"a": 1.0, "b": 2.0}, "ab"), TypeError,
+     "rule must be a list of names, got the string 'ab'"),
+    (lambda: activations.ranking({"a": float("nan")}), ValueError,
+     "scores['a'] must be a finite number in (-inf, inf), got nan"),
+    (lambda: activations.ranking({"a": 1.0}, higher_is_better="no"), ValueError,
+     "higher_is_better must be True or False, got 'no'"),
+    (lambda: activations.first_normalized_layer(pd.DataFrame({"depth": [1], "mean": [0.0],
+                                                              "std": [1.0]}), float("nan")),
+     ValueError, "tolerance must be a finite number in (0, inf), got nan"),
+    (lambda: activations.normalization_error(pd.DataFrame(columns=["mean", "std"])), ValueError,
+     "table is empty"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_numpy_counts_are_accepted():
+    model = activations.activation_mlp("relu", depth=np.int64(1), width=np.int32(4),
+                                       example_shape=(np.int64(2),))
+    assert [layer.name for layer in model.layers][:3] == ["flatten", "hidden_1", "activation_1"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from companion.__main__ import main
-from companion.lab.bench import (BenchResult, format_table, RUN_COLUMNS, summarize_runs,
+from companion.lab.bench import (BenchResult, format_table, run_once, RUN_COLUMNS, summarize_runs,
                              SUMMARY_COLUMNS, time_to_accuracy)
 
 SMALL = {name: {"depth": 1, "width": 16} for name in ("naive", "default", "self_normalizing")}
@@ -115,7 +115,7 @@ def test_summary_of_a_mixed_table_by_hand():
     text = format_table(summary, target=0.85, max_epochs=6)
     assert re.search(r"^a\s+2/3\s+>=4 \[2, 6\]\s+>=3\.0 \[1\.0, 5\.0\]", text, re.M), text
     assert re.search(r"^b\s+1/1\s+1 \[1, 1\]\s+0\.5 \[0\.5, 0\.5\]", text, re.M), text
-    with pytest.raises(ValueError, match="lacks the columns"):
+    with pytest.raises(ValueError, match=r"runs lacks columns \['seconds_counted'\]"):
         summarize_runs(runs.drop(columns="seconds_counted"))
 
 
@@ -132,8 +132,8 @@ def test_json_round_trip(missed, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"configs": ["fast"]}, "unknown recipe 'fast'"),
-    ({"configs": []}, "configs is empty"),
+    ({"configs": ["fast"]}, r"unknown configs \['fast'\]; valid choices"),
+    ({"configs": []}, r"configs must hold at least 1 name\(s\), got \[\]"),
     ({"configs": ["naive", "naive"]}, "must be distinct"),
     ({"target": 1.5}, "target must be"),
     ({"max_epochs": 0}, "max_epochs must be"),
@@ -190,7 +190,7 @@ def test_plot_time_to_accuracy_marks_misses_and_medians():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--configs", "fancy"], "unknown recipe 'fancy'; valid choices"),
+    (["--configs", "fancy"], r"unknown configs \['fancy'\]; valid choices"),
     (["--target", "1.5"], "target must be a finite number in \\(0, 1\\], got 1.5"),
 ])
 def test_cli_reports_bad_arguments_in_one_line(argv, message, capsys):
@@ -200,3 +200,36 @@ def test_cli_reports_bad_arguments_in_one_line(argv, message, capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert re.search(message, err.splitlines()[-1])
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: run_once("default", None, max_epochs=1), TypeError,
+     "builder must be callable, got str 'default'"),
+    (lambda: run_once(lambda **kwargs: None, "data", max_epochs=1), TypeError,
+     "data must have x_train, y_train, x_valid, y_valid"),
+    (lambda: run_once(lambda **kwargs: None, TINY, max_epochs=0), ValueError,
+     "max_epochs must be an integer >= 1, got 0"),
+    (lambda: run_once(lambda **kwargs: None, TINY, max_epochs=1, batch_size=0), ValueError,
+     "batch_size must be an integer >= 1, got 0"),
+    (lambda: time_to_accuracy("default", target=0.5), TypeError,
+     "configs must be a list of names, got the string 'default'; write ['default']"),
+    (lambda: time_to_accuracy(["naive"], target=float("nan")), ValueError,
+     "target must be a finite number in (0, 1], got nan"),
+    (lambda: time_to_accuracy(["naive"], target=0.5, recipe_kwargs="x"), TypeError,
+     "recipe_kwargs must be a mapping (a dict) from configuration names to keyword dicts"),
+    (lambda: summarize_runs(pd.DataFrame(columns=list(RUN_COLUMNS))), ValueError,
+     "runs is empty"),
+    (lambda: BenchResult.from_json(3), TypeError,
+     "text_or_path must be a JSON string or a file path, got int 3"),
+    (lambda: BenchResult.from_json("{}"), ValueError,
+     "text_or_path '{}' is not what BenchResult.to_json writes"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+TINY = types.SimpleNamespace(x_train=np.zeros((8, 4)), y_train=np.zeros(8),
+                             x_valid=np.zeros((4, 4)), y_valid=np.zeros(4))

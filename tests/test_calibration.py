@@ -1,6 +1,7 @@
 """Calibration metrics against a hand-computed example."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -111,3 +112,29 @@ def test_bad_inputs_raise(probs, labels, match):
 def test_bad_bins_raise(n_bins):
     with pytest.raises(ValueError, match="n_bins"):
         reliability_data(PROBS, LABELS, n_bins=n_bins)
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+BAD_INPUTS = [
+    (lambda: reliability_data(PROBS, LABELS, n_bins=0), ValueError,
+     "n_bins must be an integer >= 1, got 0"),
+    (lambda: expected_calibration_error(PROBS, LABELS, n_bins=True), ValueError,
+     "n_bins must be an integer >= 1, got True"),
+    (lambda: calibration_summary("abc", LABELS), TypeError,
+     "probabilities must be an array of numbers, got the string 'abc'"),
+    (lambda: negative_log_likelihood(PROBS, [0, 1, 1, 2, 0, 7]), ValueError,
+     "labels holds 7, out of range: valid class indices are 0 to 2"),
+    (lambda: negative_log_likelihood(PROBS, ["a"] * 6), ValueError,
+     "labels must be integer class indices, got dtype <U1"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", BAD_INPUTS)
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_numpy_integers_are_accepted_for_n_bins():
+    assert len(reliability_data(PROBS, LABELS, n_bins=np.int64(4))) == 4

@@ -1,5 +1,7 @@
 """companion.tools.callbacks: epoch wall times and stopping at a target."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -39,3 +41,21 @@ def test_epoch_timer_records_one_positive_duration_per_epoch():
     timer = EpochTimer()
     model.fit(x, x[:, :1], epochs=3, callbacks=[timer], verbose=0)
     assert len(timer.seconds) == 3 and all(s > 0 for s in timer.seconds)
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"target": float("nan")}, ValueError, "target must be a finite number in (-inf, inf), got nan"),
+    ({"target": "0.8"}, ValueError, "target must be a finite number in (-inf, inf), got '0.8'"),
+    ({"target": True}, ValueError, "target must be a finite number in (-inf, inf), got True"),
+    ({"target": 0.8, "mode": "up"}, ValueError, "unknown mode 'up'; valid choices: ['max', 'min']"),
+    ({"target": 0.8, "monitor": 3}, TypeError, "monitor must be a non-empty string, got int 3"),
+])
+def test_stop_at_target_rejects_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        StopAtTarget(**kwargs)
+
+
+def test_stop_at_target_accepts_a_numpy_target():
+    assert StopAtTarget(np.float32(0.5)).target == 0.5

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -49,8 +51,8 @@ def test_cosine_similarity_of_lists_and_errors():
 @pytest.mark.parametrize("kwargs, match", [
     ({}, "exactly one of.*none"),
     ({"clipvalue": 1.0, "clipnorm": 1.0}, "exactly one of"),
-    ({"clipnorm": 0.0}, "clipnorm must be a positive number"),
-    ({"global_clipnorm": "big"}, "global_clipnorm must be a positive number"),
+    ({"clipnorm": 0.0}, r"clipnorm must be a finite number in \(0, inf\), got 0.0"),
+    ({"global_clipnorm": "big"}, r"global_clipnorm must be a finite number in \(0, inf\), got 'big'"),
 ])
 def test_bad_options_are_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -75,5 +77,29 @@ def test_plot_clipped_gradients_draws_one_arrow_per_vector():
     assert len(ax.patches) == 2
     assert ax.texts[1].xy == pytest.approx((0.5, 0.1))
     plt.close(fig)
-    with pytest.raises(ValueError, match="'bad' must have 2 components"):
+    with pytest.raises(ValueError, match=r"clipped\['bad'\] must have 2 components"):
         plot_clipped_gradients(np.ones(2), {"bad": np.ones(3)})
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"clipnorm": float("nan")}, ValueError, "clipnorm must be a finite number in (0, inf), got nan"),
+    ({"clipvalue": float("inf")}, ValueError, "clipvalue must be a finite number in (0, inf), got inf"),
+    ({"global_clipnorm": True}, ValueError, "global_clipnorm must be a finite number in (0, inf), got True"),
+    ({"clipnorm": 1.0, "gradients": "abc"}, TypeError,
+     "gradients must be an array of numbers, got the string 'abc'"),
+    ({"clipnorm": 1.0, "gradients": [np.ones(2), np.zeros(0)]}, ValueError,
+     "gradients[1] must hold at least 1 value(s), got shape (0,)"),
+])
+def test_bad_inputs_name_the_argument(kwargs, error, message):
+    kwargs.setdefault("gradients", np.array([3.0, 4.0]))
+    with pytest.raises(error, match=re.escape(message)):
+        clip_with_optimizer(**kwargs)
+
+
+def test_numpy_scalars_are_accepted_as_thresholds():
+    clipped = clip_with_optimizer(np.array([3.0, 4.0]), clipnorm=np.float32(1.0))
+    np.testing.assert_allclose(clipped, [0.6, 0.8], rtol=1e-6)
+    with pytest.raises(ValueError, match=re.escape("a must hold finite numbers only")):
+        cosine_similarity(np.array([np.nan, 1.0]), np.ones(2))

@@ -538,7 +538,7 @@ def test_bad_sizes_are_rejected_with_the_valid_range(fake, size):
 def test_bad_seed_and_bad_data_are_rejected(fake):
     with pytest.raises(ValueError, match="seed"):
         split_task_a_b(fake, b_train_size=10, seed=-1)
-    with pytest.raises(ValueError, match="lacks"):
+    with pytest.raises(TypeError, match=r"data must have x_train.*lacks \[.x_valid."):
         split_task_a_b(types.SimpleNamespace(x_train=fake.x_train, y_train=fake.y_train))
 
 

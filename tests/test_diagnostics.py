@@ -1,3 +1,5 @@
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -246,3 +248,43 @@ def test_output_gradients_with_a_single_dense_layer(single_layer):
     # no Dense layer before the output: a clear ValueError, not a pandas KeyError
     with pytest.raises(ValueError, match="kernel"):
         companion.gradient_norms(single_layer, X, Y, with_respect_to="output")
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+def small_net():
+    return companion.build_mlp(depth=1, width=3, example_shape=(2,), n_classes=2)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: diagnostics.layer_outputs("mlp", X), TypeError, "model must be a Keras model, got str"),
+    (lambda: diagnostics.dead_units(small_net(), np.zeros((0, 2))), ValueError,
+     "x must hold at least 1 example(s), got shape (0, 2)"),
+    (lambda: diagnostics.dead_units(small_net(), np.ones((4, 5))), ValueError,
+     "x holds examples of shape (5,), but the model expects (2,)"),
+    (lambda: diagnostics.layer_outputs(small_net(), X, batch_size=0), ValueError,
+     "batch_size must be an integer >= 1, got 0"),
+    (lambda: diagnostics.layer_statistics(small_net(), X, tolerance=float("inf")), ValueError,
+     "tolerance must be a finite number in [0, inf), got inf"),
+    (lambda: diagnostics.layer_statistics(small_net(), X, saturation=(0.0, float("nan"))),
+     ValueError, "saturation must be (low, high) with low < high"),
+    (lambda: diagnostics.gradient_norms(small_net(), X, Y[:3]), ValueError,
+     "y must hold one target per example of x (5), got shape (3,)"),
+    (lambda: diagnostics.gradient_norms(small_net(), X, Y, loss="bogus"), ValueError,
+     "unknown loss 'bogus'"),
+    (lambda: diagnostics.saturated_units(small_net(), X, bounds=(0, 1), share=1.5), ValueError,
+     "share must be a finite number in (0, 1], got 1.5"),
+    (lambda: diagnostics.relative_updates({"a": np.zeros(2)}, {"a": np.ones(2)}), ValueError,
+     "before['a'] is all zeros"),
+    (lambda: diagnostics.relative_updates("abc", {}), TypeError,
+     "before must be a mapping (a dict) from layer names to kernels"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_numpy_scalars_are_accepted():
+    stats = diagnostics.layer_statistics(small_net(), X, tolerance=np.float32(0.1),
+                                         batch_size=np.int64(2), saturation=(0, 1))
+    assert list(stats.index) == ["hidden_1", "output"]

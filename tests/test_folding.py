@@ -1,3 +1,5 @@
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -154,8 +156,10 @@ def test_nested_model_is_rejected():
 
 
 def test_batch_norm_affine_rejects_other_layers():
-    with pytest.raises(ValueError, match="BatchNormalization.*Dense"):
+    with pytest.raises(TypeError, match="layer must be a BatchNormalization layer, got Dense"):
         batch_norm_affine(keras.layers.Dense(3))
+    with pytest.raises(ValueError, match="is not built"):
+        batch_norm_affine(keras.layers.BatchNormalization())
 
 
 def test_interleaved_inference_time_returns_one_run_per_round():
@@ -186,3 +190,19 @@ def test_interleaved_inference_time_returns_one_run_per_round():
             interleaved_inference_time(models, np.ones((4, 3)), **kwargs)
     with pytest.raises(ValueError, match="models is empty"):
         interleaved_inference_time({}, np.ones((4, 3)))
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: fold_batch_norm("mlp"), TypeError, "model must be a Keras model, got str"),
+    (lambda: fold_batch_norm(build_mlp(depth=1, batch_norm="after"), merge_activations="yes"),
+     ValueError, "merge_activations must be True or False, got 'yes'"),
+    (lambda: count_batch_norm([build_mlp(depth=1)]), TypeError,
+     "model must be a Keras model, got list"),
+    (lambda: batch_norm_affine(None), TypeError,
+     "layer must be a BatchNormalization layer, got NoneType"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()

@@ -9,6 +9,7 @@ correction (a 23% error) or a wrong fan (a factor of 2 here) cannot pass it.
 """
 
 import math
+import re
 
 import keras
 import numpy as np
@@ -320,8 +321,12 @@ def test_depth_sweep_errors():
         companion.depth_sweep(["relu"], ["he_uniform"], X[:1], depth=2)
     with pytest.raises(ValueError, match="zero spread"):
         companion.depth_sweep(["relu"], ["he_uniform"], np.ones((4, 3)), depth=2)
-    with pytest.raises(ValueError, match="mapping or a sequence"):
+    with pytest.raises(TypeError, match="activations must be a mapping or a sequence"):
         companion.depth_sweep("relu", ["he_uniform"], X, depth=2)
+    with pytest.raises(ValueError, match="unknown activation 'relux' in activations"):
+        companion.depth_sweep(["relux"], ["he_uniform"], X, depth=2)
+    with pytest.raises(ValueError, match="depth must be an integer >= 1, got 0"):
+        companion.depth_sweep(["relu"], ["he_uniform"], X, depth=0)
 
 
 # --- summarize_sweep and unit_differences ------------------------------------------------
@@ -358,3 +363,35 @@ def test_unit_differences():
     model.get_layer("hidden_1").set_weights([kernel, np.array([0, 0.25, 0], np.float32)])
     assert companion.unit_differences(model).loc["hidden_1", "distinct_units"] == 3
     assert companion.unit_differences(model).loc["hidden_1", "max_difference"] == 1.0
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: ci.initializer_spec("he_normal", (0, 3)), ValueError,
+     "shape must be a tuple of integers >= 1, got (0, 3)"),
+    (lambda: ci.initializer_spec("he_normal", 5), ValueError,
+     "shape must be a tuple of integers >= 1, got 5"),
+    (lambda: ci.named_initializers("he_normal"), TypeError,
+     "names must be a list of names, got the string 'he_normal'"),
+    (lambda: ci.named_initializers(["bogus"]), ValueError, "unknown initializer 'bogus' in names"),
+    (lambda: ci.variance_check(["he_normal"], (4, 3), seed=-1), ValueError,
+     "seed must be an integer >= 0, got -1"),
+    (lambda: ci.summarize_sweep(pd.DataFrame(), band=(2.0, 0.5)), ValueError,
+     "band must be (low, high) with low < high"),
+    (lambda: ci.summarize_sweep("sweep"), TypeError, "sweep must be a DataFrame with columns"),
+    (lambda: companion.depth_sweep(["relu"], ["he_normal"], "abc", depth=2), TypeError,
+     "x must be an array of numbers, got the string 'abc'"),
+    (lambda: companion.depth_sweep(["relu"], ["he_normal"], np.eye(4), depth=2,
+                                   tolerance=float("nan")), ValueError,
+     "tolerance must be a finite number in [0, inf), got nan"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_numpy_integers_are_accepted_in_shapes_and_seeds():
+    assert ci.initializer_spec("he_normal", (np.int64(4), np.int32(3))).fan_in == 4
+    check = ci.variance_check(["he_normal"], (np.int64(40), 30), seed=np.int64(1))
+    assert list(check.index) == ["he_normal"]

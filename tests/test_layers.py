@@ -1,3 +1,5 @@
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -110,3 +112,25 @@ def test_mc_dropout_seed_comes_from_the_global_seed_or_the_argument(layer_class)
     x = np.ones((2, 500), dtype=np.float32)
     np.testing.assert_array_equal(np.asarray(layer_class(0.5, seed=7)(x)),
                                   np.asarray(layer_class(0.5, seed=7)(x)))
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("layer_class", [MCDropout, MCAlphaDropout])
+@pytest.mark.parametrize("kwargs, message", [
+    ({"rate": float("nan")}, "rate must be a finite number in [0, 1), got nan"),
+    ({"rate": 1.0}, "rate must be a finite number in [0, 1), got 1.0"),
+    ({"rate": True}, "rate must be a finite number in [0, 1), got True"),
+    ({"rate": 0.5, "seed": -1}, "seed must be an integer >= 0, got -1"),
+    ({"rate": 0.5, "seed": 2.5}, "seed must be an integer >= 0, got 2.5"),
+])
+def test_mc_layers_reject_bad_arguments(layer_class, kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        layer_class(**kwargs)
+
+
+def test_rrelu_rejects_infinite_slopes_and_accepts_numpy_ones():
+    with pytest.raises(ValueError, match=re.escape("upper must be a finite number in [0, inf), got inf")):
+        RReLU(upper=float("inf"))
+    layer = RReLU(lower=np.float32(0.25), upper=np.float64(0.5), seed=np.int64(1))
+    assert (layer.lower, layer.upper, layer.seed) == (0.25, 0.5, 1)

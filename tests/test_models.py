@@ -1,4 +1,5 @@
 import itertools
+import re
 
 import keras
 import numpy as np
@@ -243,7 +244,7 @@ def test_regularizer_and_constraint_are_fresh_per_layer():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"batch_norm": "middle"}, "batch_norm 'middle'.*None, 'before', 'after'"),
-    ({"dropout": 1.0}, "dropout must be a rate in \\[0, 1\\), got 1.0"),
+    ({"dropout": 1.0}, "dropout must be a finite number in \\[0, 1\\), got 1.0"),
     ({"dropout": -0.1}, "got -0.1"),
     ({"dropout": True}, "got True"),
     ({"dropout_kind": "gaussian"}, "dropout_kind 'gaussian'.*'dropout', 'alpha'"),
@@ -265,3 +266,33 @@ def test_same_seed_gives_the_same_initial_weights_with_or_without_dropout(option
     assert plain.keys() == dropped.keys()
     for name in plain:
         np.testing.assert_array_equal(plain[name], dropped[name])
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"depth": -1}, ValueError, "depth must be an integer >= 0, got -1"),
+    ({"width": np.float64(4.0)}, ValueError, "width must be an integer >= 1, got np.float64(4.0)"),
+    ({"dropout": float("nan")}, ValueError, "dropout must be a finite number in [0, 1), got nan"),
+    ({"dropout": "0.1"}, ValueError, "dropout must be a finite number in [0, 1), got '0.1'"),
+    ({"batch_norm": True}, ValueError, "unknown batch_norm True; valid choices"),
+    ({"example_shape": (0,)}, ValueError, "example_shape must be a tuple of integers >= 1, got (0,)"),
+    ({"example_shape": 8}, ValueError, "example_shape must be a tuple of integers >= 1, got 8"),
+    ({"output_activation": "bogus"}, ValueError, "unknown output_activation 'bogus'"),
+    ({"name": 3}, TypeError, "name must be a non-empty string or None, got int 3"),
+])
+def test_bad_inputs_name_the_argument(kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        build_mlp(**kwargs)
+
+
+def test_numpy_scalars_are_accepted():
+    model = build_mlp(depth=np.int32(1), width=np.int64(4), dropout=np.float32(0.25),
+                      example_shape=(np.int64(3),))
+    assert model.get_layer("dropout_1").rate == 0.25
+    from companion.lab.models import build_autoencoder
+    autoencoder = build_autoencoder(depth=1, width=np.int64(4), coding_size=np.int32(2),
+                                    example_shape=(np.int64(2), 2))
+    assert autoencoder.output_shape == (None, 2, 2)
+    with pytest.raises(ValueError, match=re.escape("coding_size must be an integer >= 1, got 0")):
+        build_autoencoder(coding_size=0)

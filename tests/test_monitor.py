@@ -2,6 +2,7 @@
 built to show each pathology (and on a healthy one), its plot and its TensorBoard files."""
 
 import pathlib
+import re
 
 import keras
 import matplotlib.pyplot as plt
@@ -290,7 +291,7 @@ def test_multi_input_functional_model():
 
 @pytest.mark.parametrize("every", [0, -3, 2.5, True, "5", None])
 def test_every_must_be_a_positive_integer(every):
-    with pytest.raises(ValueError, match=f"every must be a positive integer, got {every!r}"):
+    with pytest.raises(ValueError, match=re.escape(f"every must be an integer >= 1, got {every!r}")):
         TrainingMonitor(every, sample=X)
 
 
@@ -306,6 +307,7 @@ def test_numpy_integer_every_is_accepted():
     ((X, Y, Y), ValueError, "tuple of 3 items"),
     ([np.zeros((4, 3)), np.zeros((5, 2))], ValueError, r"different numbers of examples"),
     (np.array([object(), object()]), TypeError, "numeric array"),
+    ("abc", TypeError, "sample x must be a numeric array, got the string 'abc'"),
     ({"a": X}, TypeError, "list of arrays, in the order of model.inputs"),
 ])
 def test_sample_is_checked(sample, error, match):
@@ -316,9 +318,9 @@ def test_sample_is_checked(sample, error, match):
 def test_other_arguments_are_checked():
     with pytest.raises(TypeError, match="log_dir must be a path .* got int 5"):
         TrainingMonitor(5, sample=X, log_dir=5)
-    with pytest.raises(TypeError, match="histograms must be True or False, got 'yes'"):
+    with pytest.raises(ValueError, match="histograms must be True or False, got 'yes'"):
         TrainingMonitor(5, sample=X, histograms="yes")
-    with pytest.raises(TypeError, match="training must be True or False, got 1"):
+    with pytest.raises(ValueError, match="training must be True or False, got 1"):
         TrainingMonitor(5, sample=X, training=1)
     with pytest.raises(TypeError, match="watches a keras.Model, got Dense"):
         TrainingMonitor(5, sample=X).set_model(keras.layers.Dense(2))

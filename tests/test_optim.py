@@ -1,5 +1,7 @@
 """Reference update rules against Keras, landscapes, trajectories, bake-off, decay demo."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -111,7 +113,7 @@ def test_nadam_momentum_schedule_is_keras_s():
 
 
 def test_compare_rejects_bad_names():
-    with pytest.raises(ValueError, match="unknown rule 'adamx'.*valid choices"):
+    with pytest.raises(ValueError, match="unknown rule name 'adamx'.*valid choices"):
         optim.compare_with_keras("adamx")
     with pytest.raises(ValueError, match="unknown hyperparameters \\['rho'\\]"):
         optim.compare_with_keras("adam", rho=0.9)
@@ -197,7 +199,7 @@ def test_trajectory_rejects_used_optimizers_and_bad_input():
         optim.trajectory(K.SGD(), q, steps=0)
     with pytest.raises(ValueError, match="Optimizer"):
         optim.trajectory("sgd", q)
-    with pytest.raises(ValueError, match="Landscape"):
+    with pytest.raises(TypeError, match="landscape must be a Landscape"):
         optim.trajectory(K.SGD(), lambda w: w[0] ** 2)
 
 
@@ -275,5 +277,42 @@ def test_plot_bake_off_panels_and_styles():
     assert lines[n_colors].get_linestyle() != lines[0].get_linestyle()
     assert any(np.allclose(line.get_ydata(), 0.75) for line in acc_ax.get_lines())
     plt.close(fig)
-    with pytest.raises(ValueError, match="no metric 'accuracy'"):
+    with pytest.raises(ValueError, match=r"unknown metrics entry 'accuracy': results\['opt0'\] does not log it"):
         plot_bake_off(results, metrics=("accuracy",))
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: optim.ill_conditioned_quadratic(float("inf")), ValueError,
+     "condition must be a finite number in [1, inf), got inf"),
+    (lambda: optim.rosenbrock(b=float("nan")), ValueError,
+     "b must be a finite number in (0, inf), got nan"),
+    (lambda: optim.decay_versus_l2(learning_rate=-1.0), ValueError,
+     "learning_rate must be a finite number in (0, inf), got -1.0"),
+    (lambda: optim.decay_versus_l2(scales=[]), ValueError,
+     "scales must hold at least 1 value(s), got shape (0,)"),
+    (lambda: optim.compare_with_keras("sgd", learning_rate=float("nan")), ValueError,
+     "learning_rate must be a finite number in (0, inf), got nan"),
+    (lambda: optim.compare_with_keras("sgd", seed=-1), ValueError,
+     "seed must be an integer >= 0, got -1"),
+    (lambda: optim.agreement_table("adam"), TypeError,
+     "settings must be a mapping (a dict) from rule names to lists of hyperparameter dicts"),
+    (lambda: optim.agreement_table({"sgd": [{"learning_rate": -1.0}]}), ValueError,
+     "settings['sgd']: learning_rate must be a finite number in (0, inf), got -1.0"),
+    (lambda: optim.trajectory(keras.optimizers.SGD(0.1), optim.rosenbrock(), start=(1.0,)),
+     ValueError, "start must be a point (x, y), got"),
+    (lambda: optim.distance_to_minimum(np.ones((3, 3)), optim.rosenbrock()), ValueError,
+     "path must hold points (x, y), shape (steps, 2), got shape (3, 3)"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_numpy_scalars_are_accepted():
+    assert optim.gradient_sequence(steps=np.int64(3), size=np.int32(2)).shape == (3, 2)
+    assert optim.ill_conditioned_quadratic(np.float32(4.0))(np.array([0.0, 1.0])) == 2.0
+    path = optim.trajectory(keras.optimizers.SGD(0.1), optim.ill_conditioned_quadratic(),
+                            steps=np.int64(2))
+    assert path.shape == (3, 2)

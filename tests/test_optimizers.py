@@ -1,7 +1,9 @@
 """companion.tools.optimizers: Keras optimizers by name."""
 
 import ast
+import re
 
+import numpy as np
 import pytest
 
 from companion._quiet import keras
@@ -54,3 +56,24 @@ def _advertised_choices():
     message = str(info.value)
     assert "'nosuchopt'" in message
     return ast.literal_eval(message.split("valid choices:", 1)[1].strip())
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"optimizer": 3}, TypeError, "optimizer must be a name such as 'adam'"),
+    ({"optimizer": "adam", "learning_rate": float("nan")}, ValueError,
+     "learning_rate must be a finite number in (0, inf), got nan"),
+    ({"optimizer": "adam", "learning_rate": 0.0}, ValueError,
+     "learning_rate must be a finite number in (0, inf), got 0.0"),
+    ({"optimizer": "adam", "learning_rate": "0.1"}, ValueError,
+     "learning_rate must be a finite number in (0, inf), got '0.1'"),
+])
+def test_bad_inputs_name_the_argument(kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        make_optimizer(**kwargs)
+
+
+def test_a_numpy_learning_rate_is_accepted():
+    optimizer = make_optimizer("sgd", np.float32(0.25))
+    assert float(optimizer.learning_rate) == pytest.approx(0.25)

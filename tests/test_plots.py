@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+import re
 import types
 from matplotlib.figure import Figure
 
@@ -318,7 +319,7 @@ def test_line_plots_other_grouping_and_hidden_spare_axis():
 
 
 def test_line_plots_errors():
-    with pytest.raises(ValueError, match="unknown column"):
+    with pytest.raises(ValueError, match="unknown panel .depth.; valid choices"):
         plots.plot_std_ratios(make_sweep(), panel="depth")
     with pytest.raises(ValueError, match="several networks"):
         plots.plot_std_ratios(make_sweep(seeds=(1, 2)))
@@ -392,3 +393,64 @@ def test_uncertain_examples_wrap_into_rows_of_at_most_four():
     lefts = {round(ax.get_position().x0, 3) for ax in fig.axes}
     assert len(lefts) == 4
     assert fig.get_size_inches()[0] == STYLE["figure.figsize"][0]
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+PER_SEED = pd.DataFrame({"configuration": ["a", "a", "b", "b"], "score": [0.8, 0.9, 0.7, 0.75]})
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: plots.plot_activations("relu"), TypeError,
+     "activations must be a list of names or functions, got str 'relu'; write ['relu']"),
+    (lambda: plots.plot_activations(["bogus"]), ValueError, "unknown activation 'bogus' in activations"),
+    (lambda: plots.plot_activations(["relu"], points=0), ValueError,
+     "points must be an integer >= 2, got 0"),
+    (lambda: plots.plot_activation_grid(["relu"], x_range=(1.0, float("nan"))), ValueError,
+     "x_range must be (low, high) with low < high"),
+    (lambda: plots.plot_activation_histograms({"h": np.ones(3)}, "h"), TypeError,
+     "layers must be a list of names, got the string 'h'"),
+    (lambda: plots.plot_relative_updates({"a": float("nan")}), ValueError,
+     "updates['a'] must be a finite number in [0, inf), got nan"),
+    (lambda: plots.plot_histories({"a": 3}), TypeError, "results['a'] must have history (a TrainingResult)"),
+    (lambda: plots.plot_schedules({"a": OneCycleSchedule(0.1, 100)}, 0), ValueError,
+     "steps must be an integer >= 1, got 0"),
+    (lambda: plots.plot_schedules({"a": "x"}, 10), ValueError,
+     "schedules['a'] must be a finite number in (0, inf), got 'x'"),
+    (lambda: plots.plot_lr_range_test(None), TypeError,
+     "result must be what lr_range_test returns (a RangeTestResult), got NoneType"),
+    (lambda: plots.plot_seed_points(PER_SEED, "score", reference="x"), ValueError,
+     "reference must be a finite number in (-inf, inf), got 'x'"),
+    (lambda: plots.plot_std_heatmap(make_sweep(), vmin=float("nan")), ValueError,
+     "vmin must be a finite number in (0, inf), got nan"),
+    (lambda: plots.plot_std_ratios(make_sweep(), ylim=(0.0, 1.0)), ValueError,
+     "ylim must be (low, high) with 0 < low < high (a log axis), got (0.0, 1.0)"),
+    (lambda: plots.plot_trajectories("abc", {}), TypeError, "landscapes must be a list of Landscape, got str"),
+    (lambda: plots.plot_image_grid(np.zeros((1, 1, 2, 2)), cmap="bogus"), ValueError,
+     "unknown cmap 'bogus'; valid choices"),
+    (lambda: plots.plot_image_grid(np.zeros((2, 1, 2, 2)), row_labels=["a"]), ValueError,
+     "row_labels must label the 2 rows, got 1"),
+    (lambda: plots.plot_clipped_gradients(np.ones(2), {}), ValueError, "clipped is empty"),
+    (lambda: plots.plot_clipped_gradients(np.ones(2), {"c": np.ones(2)}, threshold=-1.0),
+     ValueError, "threshold must be a finite number in (0, inf), got -1.0"),
+    (lambda: plots.plot_self_normalization({"a": 3}), TypeError, "tables['a'] must be a DataFrame"),
+    (lambda: plots.plot_bake_off({"a": fake_result([1.0], [1.0])}, metrics="loss"), TypeError,
+     "metrics must be a list of names, got the string 'loss'"),
+    (lambda: plots.plot_time_to_accuracy(pd.DataFrame(columns=["configuration", "reached",
+                                                               "seconds_counted"])),
+     ValueError, "runs is empty"),
+    (lambda: plots.plot_uncertain_examples(np.zeros((2, 28, 28)), np.full((2, 3), 1 / 3),
+                                           np.zeros((2, 3)), np.array([0, 1]), [5]),
+     ValueError, "indices[0] must be an integer in [0, 1], got 5"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+    plt.close("all")
+
+
+def test_numpy_counts_are_accepted():
+    fig = plots.plot_schedules({"a": OneCycleSchedule(0.1, 100)}, np.int64(10),
+                               steps_per_epoch=np.int64(5))
+    assert len(fig.axes[0].lines[0].get_xdata()) == 10
+    plt.close("all")

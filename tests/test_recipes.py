@@ -1,5 +1,7 @@
 """Tests of companion.lab.recipes: the guidelines tables as model builders."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -90,7 +92,9 @@ def test_recipes_train_one_step():
 @pytest.mark.parametrize("kwargs, message", [
     ({"schedule": "step"}, "unknown schedule 'step'"),
     ({"total_steps": None}, "needs total_steps"),
-    ({"total_steps": 1}, "needs total_steps"),
+    ({"total_steps": 1}, "total_steps must be an integer >= 2, got 1"),
+    ({"steps_per_execution": 0, "total_steps": 10}, "steps_per_execution must be an integer >= 1, got 0"),
+    ({"learning_rate": float("inf"), "total_steps": 10}, r"learning_rate must be a finite number in \(0, inf\), got inf"),
     ({"batch_norm": "middle", "total_steps": 10}, "unknown batch_norm"),
     ({"dropout": 1.0, "total_steps": 10}, "dropout must be"),
     ({"l2": -1.0, "total_steps": 10}, "l2 must be"),
@@ -109,6 +113,8 @@ def test_self_normalizing_and_naive_reject_bad_arguments():
         self_normalizing_recipe(total_steps=10, dropout=-0.1)
     with pytest.raises(ValueError, match="unknown scaling"):
         naive_recipe(scaling="raw")
+    with pytest.raises(ValueError, match="total_steps must be an integer >= 2, got 1"):
+        naive_recipe(total_steps=1)  # used only with a schedule, but checked when given
     with pytest.raises(ValueError, match="unknown recipe 'fancy'.*'default'"):
         recipe_defaults("fancy")
 
@@ -193,3 +199,25 @@ def test_a_saved_1cycle_recipe_resumes_with_its_momentum_still_cycling(run_pytho
         w = uninterrupted[name]
         tolerance = 2 * 4 * (5 * 3e-3 * gamma_16 + u * np.abs(w).max())
         np.testing.assert_allclose(again[name], w, rtol=0, atol=tolerance)
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: naive_recipe(steps_per_execution=True), "steps_per_execution must be an integer >= 1, got True"),
+    (lambda: self_normalizing_recipe(total_steps=10, dropout=float("nan")),
+     "dropout must be a finite number in [0, 1), got nan"),
+    (lambda: default_recipe(total_steps=10, l2=float("inf")), "l2 must be a finite number in [0, inf), got inf"),
+    (lambda: default_recipe(total_steps=2.5), "total_steps must be an integer >= 2, got 2.5"),
+    (lambda: recipe_table(["bogus"]), "unknown names ['bogus']; valid choices: ['naive', 'default', 'self_normalizing']"),
+])
+def test_bad_inputs_name_the_argument(call, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
+
+
+def test_numpy_scalars_are_accepted():
+    recipe = default_recipe(total_steps=np.int64(100), learning_rate=np.float32(0.01),
+                            steps_per_execution=np.int64(4), dropout=np.float32(0.25))
+    schedule = recipe.model.optimizer._learning_rate
+    assert schedule.total_steps == 100 and schedule.max_learning_rate == pytest.approx(0.01)

@@ -1,4 +1,5 @@
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -465,3 +466,20 @@ def test_two_workers_match_one_process_on_the_global_batch(tmp_path, python_env)
           f"a worker alone would be off by {gap(alone[:2], single):.3g}")
     assert gap([kernel0, bias0], single) > 10 * tolerance
     assert gap(alone[:2], single) > 10 * tolerance
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: companion.setup(seed=0, announce="no"), ValueError,
+     "announce must be True or False, got 'no'"),
+    (lambda: companion.setup(seed=0, deterministic=1, announce=False), ValueError,
+     "deterministic must be True or False, got 1"),
+    (lambda: runtime.strategy("/cpu:0"), TypeError,
+     "devices must be a list of device names such as ['/cpu:0'], got str '/cpu:0'"),
+    (lambda: runtime.strategy([0]), TypeError, "devices must hold device names (strings), got [0]"),
+    (lambda: runtime.split_cpu(0), ValueError, "n must be an integer >= 1, got 0"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()

@@ -6,6 +6,8 @@ and Adam update rules in NumPy, per-batch losses from the model's predictions.
 
 import math
 import pickle
+import re
+import types
 
 import keras
 import numpy as np
@@ -254,14 +256,14 @@ def test_scheduled_hyperparameter_is_a_number_outside_the_step():
 def test_cycle_momentum_rejects_what_it_cannot_cycle():
     with pytest.raises(ValueError, match="Adagrad has no momentum"):
         cycle_momentum(keras.optimizers.Adagrad(), CYCLE)
-    with pytest.raises(ValueError, match="momentum"):
+    with pytest.raises(TypeError, match="schedule must have a momentum"):
         cycle_momentum(keras.optimizers.SGD(), keras.optimizers.schedules.ExponentialDecay(
             0.1, 10, 0.5))
     built = keras.optimizers.SGD(momentum=0.0)
     built.build(linear_model().trainable_variables)
     with pytest.raises(ValueError, match="momentum=0"):
         cycle_momentum(built, CYCLE)
-    with pytest.raises(ValueError, match="keras.optimizers.Optimizer"):
+    with pytest.raises(TypeError, match="optimizer must be a keras.optimizers.Optimizer"):
         cycle_momentum("sgd", CYCLE)
 
 
@@ -289,12 +291,14 @@ def test_schedule_values_of_keras_schedules():
 
 
 def test_schedule_values_rejects_bad_input():
-    with pytest.raises(ValueError, match="callable"):
+    with pytest.raises(TypeError, match="callable"):
         schedule_values(0.1, 10)
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(ValueError, match="steps must be an integer >= 1, got 0"):
         schedule_values(CYCLE, 0)
-    with pytest.raises(ValueError, match="1-D"):
+    with pytest.raises(ValueError, match="steps must have 1 dimension"):
         schedule_values(CYCLE, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="integers >= 0"):
+        schedule_values(CYCLE, [0.5, 1.5])
 
 
 # --- the range test --------------------------------------------------------------------------
@@ -457,3 +461,42 @@ def test_range_test_result_steepest_rate_on_a_known_curve():
                                        stopped_early=False, planned_steps=41)
     assert result.steepest_rate == pytest.approx(1e-2)
     assert result.steps == 41
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: OneCycleSchedule(float("inf"), total_steps=100), ValueError,
+     "max_learning_rate must be a finite number in (0, inf), got inf"),
+    (lambda: OneCycleSchedule(0.1, total_steps=True), ValueError,
+     "total_steps must be an integer >= 2, got True"),
+    (lambda: OneCycleSchedule(0.1, 100, warmup_fraction=float("nan")), ValueError,
+     "warmup_fraction must be a finite number in (0, 1), got nan"),
+    (lambda: OneCycleSchedule(0.1, 100, annealing="step"), ValueError,
+     "unknown annealing 'step'; valid choices: ['cosine', 'linear']"),
+    (lambda: schedule_values(OneCycleSchedule(0.1, 100), "abc"), TypeError,
+     "steps must be an array of numbers, got the string 'abc'"),
+    (lambda: lr_range_test("mlp", None), TypeError, "model must be a Keras model, got str"),
+    (lambda: lr_range_test(small_model(), "data"), TypeError,
+     "data must have x_train, y_train (a data set); got str"),
+    (lambda: lr_range_test(small_model(), SMALL_DATA, max_learning_rate=float("inf")),
+     ValueError, "max_learning_rate must be a finite number in (0, inf), got inf"),
+    (lambda: lr_range_test(small_model(), SMALL_DATA, divergence=1.0), ValueError,
+     "divergence must be a finite number in (1, inf), got 1.0"),
+    (lambda: lr_range_test(small_model(), SMALL_DATA, seed=-1), ValueError,
+     "seed must be an integer >= 0, got -1"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+SMALL_DATA = types.SimpleNamespace(x_train=np.zeros((32, 8), np.float32),
+                                   y_train=np.zeros(32, np.uint8))
+
+
+def test_numpy_scalars_are_accepted():
+    schedule = OneCycleSchedule(np.float32(0.1), total_steps=np.int64(100),
+                                warmup_fraction=np.float64(0.25))
+    assert schedule.total_steps == 100 and schedule.warmup_fraction == 0.25
+    assert schedule_values(schedule, np.int64(3)).shape == (3,)

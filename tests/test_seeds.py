@@ -1,6 +1,7 @@
 """Multi-seed comparisons: per-seed tables and their statistics, against hand formulas."""
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ def test_summarize_by_hand_and_other_confidence():
 
 @pytest.mark.parametrize("values", [[1.0], [], [1.0, np.nan], [1.0, np.inf]])
 def test_summarize_rejects_too_few_or_non_finite(values):
-    with pytest.raises(ValueError, match="at least two finite"):
+    with pytest.raises(ValueError, match="values must hold (at least 2 value|finite numbers only)"):
         summarize(values)
 
 
@@ -84,7 +85,7 @@ def test_run_seeds_rejects_bad_seeds(seeds):
 def test_run_seeds_rejects_bad_configurations():
     with pytest.raises(ValueError, match="empty"):
         run_seeds({}, seeds=2)
-    with pytest.raises(ValueError, match="function of the seed"):
+    with pytest.raises(TypeError, match=r"configurations\['x'\] must be callable, got int 3"):
         run_seeds({"x": 3}, seeds=2)
     with pytest.raises(ValueError, match="dict of metrics"):
         run_seeds({"x": lambda seed: "good"}, seeds=2)
@@ -107,7 +108,7 @@ def test_seed_summary_per_configuration():
     assert summary.loc["scratch", "std"] == pytest.approx(np.std(scratch, ddof=1))
     assert (summary["ci_low"] <= summary["mean"]).all()
     assert (summary["mean"] <= summary["ci_high"]).all()
-    with pytest.raises(ValueError, match="unknown column"):
+    with pytest.raises(ValueError, match="unknown metric 'loss'; valid choices"):
         seed_summary(table, "loss")
 
 
@@ -155,5 +156,34 @@ def test_plot_seed_points_draws_every_seed_and_the_interval():
     lows = sorted(seg[:, 1].min() for c in ax.collections if isinstance(c, LineCollection)
                   for seg in c.get_segments())
     assert lows == pytest.approx(sorted(summary["ci_low"]))
-    with pytest.raises(ValueError, match="unknown column"):
+    with pytest.raises(ValueError, match="unknown metric 'nope'; valid choices"):
         plot_seed_points(table, "nope")
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: summarize([1.0, 2.0], confidence=float("nan")), ValueError,
+     "confidence must be a finite number in (0, 1), got nan"),
+    (lambda: summarize("abc"), TypeError, "values must be an array of numbers, got the string 'abc'"),
+    (lambda: run_seeds("abc", seeds=1), TypeError,
+     "configurations must be a mapping (a dict) from names to functions run(seed), got str"),
+    (lambda: seed_summary("abc", "score"), TypeError, "per_seed must be a DataFrame"),
+    (lambda: paired_differences(pd.DataFrame({"seed": [0], "c": ["a"], "s": [1.0]}), "s",
+                                baseline="a", by="bogus"), ValueError,
+     "unknown by 'bogus'; valid choices: ['seed', 'c', 's']"),
+    (lambda: verdict({}, name="a", baseline="b"), TypeError,
+     "summary must be a row of seed_summary (with ci_low and ci_high), got dict {}"),
+    (lambda: verdict({"ci_low": math.nan, "ci_high": 1.0}, name="a", baseline="b"), ValueError,
+     "summary['ci_low'] must be a finite number in (-inf, inf), got nan"),
+    (lambda: verdict({"ci_low": 0.1, "ci_high": 0.2}, name="a", baseline="b",
+                     higher_is_better="no"), ValueError,
+     "higher_is_better must be True or False, got 'no'"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_a_numpy_confidence_is_accepted():
+    assert summarize([1.0, 2.0, 3.0], confidence=np.float32(0.5))["n"] == 3

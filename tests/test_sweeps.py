@@ -1,5 +1,7 @@
 """companion.lab.sweeps: the optimizer bake-off."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -50,3 +52,21 @@ def test_bake_off_validation(tiny_data):
         sweeps.bake_off({"sgd": K.SGD()}, tiny_data, epochs=1, target=85)
     with pytest.raises(ValueError, match="optimizers\\['x'\\]"):
         sweeps.bake_off({"x": "sgd"}, tiny_data, epochs=1, target=0.5)
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"target": float("nan")}, ValueError, "target must be a finite number in (0, 1], got nan"),
+    ({"target": "0.8"}, ValueError, "target must be a finite number in (0, 1], got '0.8'"),
+    ({"epochs": 0}, ValueError, "epochs must be an integer >= 1, got 0"),
+    ({"optimizers": "adam"}, TypeError,
+     "optimizers must be a mapping (a dict) from names to fresh Keras optimizers, got str"),
+    ({"build": "mlp"}, TypeError, "build must be callable, got str 'mlp'"),
+    ({"seed": -1}, ValueError, "seed must be an integer >= 0, got -1"),
+])
+def test_bad_inputs_name_the_argument(tiny_data, kwargs, error, message):
+    arguments = {"optimizers": {"sgd": K.SGD(0.05)}, "data": tiny_data, "epochs": 1,
+                 "target": 0.5, "build": tiny_model, **kwargs}
+    with pytest.raises(error, match=re.escape(message)):
+        sweeps.bake_off(**arguments)

@@ -1,10 +1,12 @@
+import re
 import time
 
 import keras
 import numpy as np
 import pytest
 
-from companion.tools.timing import Timing, inference_time, time_call
+from companion.tools.timing import (
+    inference_time, interleaved_inference_time, interleaved_times, time_call, Timing)
 
 
 def test_timing_statistics_are_the_median_and_range():
@@ -52,5 +54,35 @@ def test_time_call_rejects_bad_counts(kwargs, message):
 
 
 def test_time_call_rejects_a_non_callable():
-    with pytest.raises(ValueError, match="fn must be callable, got int"):
+    with pytest.raises(TypeError, match="fn must be callable, got int 3"):
         time_call(3)
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+def tiny_model():
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: time_call(lambda: None, repeats=0), ValueError, "repeats must be an integer >= 1, got 0"),
+    (lambda: time_call(lambda: None, number=2.5), ValueError, "number must be an integer >= 1, got 2.5"),
+    (lambda: inference_time("mlp", np.ones((2, 3))), TypeError, "model must be a Keras model, got str"),
+    (lambda: inference_time(tiny_model(), np.ones((2, 5))), ValueError,
+     "x holds examples of shape (5,), but the model expects (3,)"),
+    (lambda: interleaved_times("f"), TypeError,
+     "calls must be a mapping (a dict) from names to functions, got str"),
+    (lambda: interleaved_times({"a": 3}), TypeError, "calls['a'] must be callable, got int 3"),
+    (lambda: interleaved_inference_time({"a": "m"}, np.ones((2, 3))), TypeError,
+     "models['a'] must be a Keras model, got str"),
+    (lambda: Timing(runs=(1.0,)).ratio_to("t"), TypeError, "other must be a Timing, got str"),
+    (lambda: Timing(runs=(1.0,)).ratio_to(Timing(runs=(0.0,))), ValueError,
+     "other has a run of 0.0 s: a ratio to it is undefined"),
+])
+def test_bad_inputs_name_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_numpy_counts_are_accepted():
+    assert len(time_call(lambda: None, repeats=np.int64(2), number=np.int32(3)).runs) == 2

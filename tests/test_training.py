@@ -1,4 +1,5 @@
 import math
+import re
 
 import keras
 import numpy as np
@@ -114,12 +115,12 @@ def test_compare_empty_builders_raises(tiny_data):
 
 
 def test_compare_non_callable_builder_raises(tiny_data):
-    with pytest.raises(ValueError, match="'x'"):
+    with pytest.raises(TypeError, match=r"builders\['x'\] must be a function returning a model, got int"):
         companion.compare({"x": 42}, tiny_data, epochs=1)
 
 
-def test_compare_model_instead_of_builder_raises_value_error(tiny_data):
-    with pytest.raises(ValueError, match="'x'"):
+def test_compare_model_instead_of_builder_raises_type_error(tiny_data):
+    with pytest.raises(TypeError, match=r"builders\['x'\] must be a function.*got Sequential"):
         companion.compare({"x": small_model()}, tiny_data, epochs=1)
 
 
@@ -235,3 +236,47 @@ def test_learning_rate_reaches_the_optimizer(tiny_data):
     optimizer = result.model.optimizer
     assert isinstance(optimizer, keras.optimizers.Adam)
     assert float(optimizer.learning_rate) == pytest.approx(0.0123, rel=1e-6)
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"model": "mlp"}, TypeError, "model must be a Keras model, got str"),
+    ({"data": "d"}, TypeError, "data must have x_train, y_train, x_valid, y_valid, x_test, y_test"),
+    ({"steps_per_execution": 0}, ValueError, "steps_per_execution must be an integer >= 1, got 0"),
+    ({"learning_rate": float("nan")}, ValueError,
+     "learning_rate must be a finite number in (0, inf), got nan"),
+    ({"metrics": "accuracy"}, TypeError,
+     "metrics must be a list of metric names or objects, got the string 'accuracy'"),
+    ({"callbacks": [3]}, TypeError, "callbacks[0] must be a keras.callbacks.Callback, got int 3"),
+    ({"validate": "yes"}, ValueError, "validate must be True or False, got 'yes'"),
+    ({"loss": "bogus"}, ValueError, "unknown loss 'bogus'"),
+])
+def test_bad_inputs_name_the_argument(tiny_data, kwargs, error, message):
+    arguments = {"model": small_model(), "data": tiny_data, "epochs": 1, **kwargs}
+    with pytest.raises(error, match=re.escape(message)):
+        companion.train(**arguments)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda data: training.target_table({"a": 3}, 0.5), ValueError,
+     "results['a'] must be a TrainingResult or a non-empty list of them"),
+    (lambda data: training.target_table({}, 0.5), ValueError, "results is empty"),
+    (lambda data: training.epoch_seconds({"a": small_model()}, data), ValueError,
+     "models['a'] must be a compiled Keras model"),
+    (lambda data: training.epoch_seconds({"a": small_model()}, data, batch_size=0), ValueError,
+     "batch_size must be an integer >= 1, got 0"),
+    (lambda data: companion.compare("abc", data, epochs=1), TypeError,
+     "builders must be a mapping (a dict) from configuration names to model builders, got str"),
+])
+def test_drivers_reject_bad_inputs(tiny_data, call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call(tiny_data)
+
+
+def test_numpy_scalars_are_accepted(tiny_data):
+    result = companion.train(small_model(), tiny_data, epochs=np.int64(1),
+                             batch_size=np.int64(16), learning_rate=np.float32(0.05),
+                             steps_per_execution=np.int64(2))
+    assert len(result.history) == 1
+    assert result.time_to_target(np.float32(0.0))["epochs"] == 1

@@ -1,5 +1,7 @@
 """Cloning, head replacement, freezing and the autoencoder whose encoder is reused."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -79,9 +81,9 @@ def test_replace_head_rejects_bad_drop(drop):
 
 
 def test_replace_head_rejects_non_layers():
-    with pytest.raises(ValueError, match="head must be"):
+    with pytest.raises(TypeError, match="head must be a keras Layer.*'str'"):
         replace_head(small_model(), head="dense")
-    with pytest.raises(ValueError, match="keras.Model"):
+    with pytest.raises(TypeError, match="model must be a Keras model, got str"):
         replace_head("model")
 
 
@@ -142,8 +144,10 @@ def test_fine_tune_rejects_bad_arguments(tiny_data):
     model = small_model()
     with pytest.raises(ValueError, match="frozen_epochs"):
         fine_tune(model, tiny_data, epochs=2, frozen_epochs=3)
-    with pytest.raises(ValueError, match="optimizer must be a name"):
+    with pytest.raises(TypeError, match="optimizer must be a name"):
         fine_tune(model, tiny_data, epochs=2, optimizer=keras.optimizers.SGD())
+    with pytest.raises(TypeError, match="frozen_layers must be .* got the string 'hidden_1'"):
+        fine_tune(model, tiny_data, epochs=2, frozen_layers="hidden_1", frozen_epochs=1)
 
 
 def test_max_weight_change_is_the_largest_absolute_difference():
@@ -246,3 +250,37 @@ def test_keras_ignores_a_trainable_change_until_compiled_again(tiny_data):
     set_trainable(model, True)  # recompiles
     model.fit(tiny_data.x_train, tiny_data.y_train, epochs=1, verbose=0)
     assert not np.array_equal(model.get_layer("hidden_1").get_weights()[0], kernel)
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda data: replace_head(small_model(), drop=2.5), ValueError,
+     "drop must be an integer in [0, 3], got 2.5"),
+    (lambda data: replace_head(small_model(), clone="no"), ValueError,
+     "clone must be True or False, got 'no'"),
+    (lambda data: set_trainable(small_model(), False, layers="hidden_1"), TypeError,
+     "layers must be None, an integer or a list of layer names, got the string 'hidden_1'"),
+    (lambda data: set_trainable(small_model(), "no"), ValueError,
+     "trainable must be True or False, got 'no'"),
+    (lambda data: fine_tune(small_model(), data, epochs=2, learning_rate=float("nan")),
+     ValueError, "learning_rate must be a finite number in (0, inf), got nan"),
+    (lambda data: fine_tune(small_model(), data, epochs=1, batch_size=0), ValueError,
+     "batch_size must be an integer >= 1, got 0"),
+    (lambda data: fine_tune(small_model(), data, epochs=1, steps_per_execution=0), ValueError,
+     "steps_per_execution must be an integer >= 1, got 0"),
+    (lambda data: max_weight_change("abc", small_model()), TypeError,
+     "before must be a list of weight arrays (model.get_weights()), got str"),
+    (lambda data: rotation_task(np.zeros((2, 3, 3)), seed=-1), ValueError,
+     "seed must be an integer >= 0, got -1"),
+])
+def test_bad_inputs_name_the_argument(tiny_data, call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call(tiny_data)
+
+
+def test_numpy_integers_are_accepted(tiny_data):
+    model = small_model()
+    assert len(replace_head(model, drop=np.int64(1)).layers) == 3
+    set_trainable(model, np.bool_(False), layers=np.int64(2))
+    assert [layer.trainable for layer in model.layers] == [False, False, True, True]

@@ -1,5 +1,7 @@
 """MC Dropout: always-on dropout layers, the model copy and the sampling helpers."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -176,11 +178,13 @@ def test_bad_arguments_raise(kwargs, match):
 
 def test_empty_input_and_non_models_raise():
     model = cp.build_mlp(depth=1, width=4, dropout=0.5, example_shape=(3,))
-    with pytest.raises(ValueError, match="at least one example"):
+    with pytest.raises(ValueError, match=r"x must hold at least 1 example\(s\), got shape \(0, 3\)"):
         mc_predict(model, np.ones((0, 3)))
-    with pytest.raises(ValueError, match="keras.Model"):
+    with pytest.raises(ValueError, match=r"x holds examples of shape \(5,\), but the model expects \(3,\)"):
+        mc_samples(model, np.ones((2, 5)))
+    with pytest.raises(TypeError, match="model must be a Keras model, got str"):
         mc_predict("model", np.ones((2, 3)))
-    with pytest.raises(ValueError, match="keras.Model"):
+    with pytest.raises(TypeError, match="model must be a Keras model, got NoneType"):
         mc_dropout_model(None)
 
 
@@ -195,3 +199,30 @@ def test_dropout_inside_a_nested_model_is_replaced_too():
     assert "MCDropout" in kinds and "Dropout" not in kinds
     samples = mc_samples(model, np.ones((3, 4)), n_samples=3)
     assert not np.array_equal(samples[0], samples[1])
+
+
+# --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
+
+def small_dropout_model():
+    return cp.build_mlp(depth=1, width=4, dropout=0.5, example_shape=(3,))
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"n_samples": 0}, ValueError, "n_samples must be an integer >= 1, got 0"),
+    ({"n_samples": 2.5}, ValueError, "n_samples must be an integer >= 1, got 2.5"),
+    ({"batch_size": True}, ValueError, "batch_size must be an integer >= 1, got True"),
+    ({"x": "abc"}, TypeError, "x must be an array of numbers, got the string 'abc'"),
+    ({"x": np.full((2, 3), np.nan)}, ValueError, "x must hold finite numbers only"),
+    ({"model": 3}, TypeError, "model must be a Keras model, got int"),
+])
+@pytest.mark.parametrize("sampler", [mc_predict, mc_samples])
+def test_bad_inputs_name_the_argument(sampler, kwargs, error, message):
+    arguments = {"model": small_dropout_model(), "x": np.ones((2, 3)), **kwargs}
+    with pytest.raises(error, match=re.escape(message)):
+        sampler(**arguments)
+
+
+def test_numpy_counts_are_accepted():
+    mean, std = mc_predict(small_dropout_model(), np.ones((2, 3)), n_samples=np.int64(4),
+                           batch_size=np.int32(64))
+    assert mean.shape == std.shape == (2, 10)

@@ -6,8 +6,42 @@ import numpy as np
 
 from companion.book.style import STYLE
 from companion.lab.activations import activation_and_derivative
+from companion.lab.models import resolve_activation
 from companion.lab.seeds import seed_summary
-from companion.tools.schedules import schedule_values
+from companion.tools.checks import (
+    check_array, check_attributes, check_bool, check_choice, check_columns, check_int,
+    check_mapping, check_names, check_range, check_real)
+from companion.tools.optim import Landscape
+from companion.tools.schedules import RangeTestResult, schedule_values
+
+
+def _check_activations(activations):
+    """A non-empty list of activation names or functions; a bare string is refused."""
+    if isinstance(activations, (str, bytes)) or callable(activations):
+        raise TypeError(f"activations must be a list of names or functions, got "
+                        f"{type(activations).__name__} {activations!r}; write [{activations!r}]")
+    try:
+        activations = list(activations)
+    except TypeError:
+        raise TypeError(f"activations must be a list of names or functions, got "
+                        f"{type(activations).__name__} {activations!r}") from None
+    if not activations:
+        raise ValueError("activations is empty: give at least one")
+    for activation in activations:
+        resolve_activation(activation, within="activations")
+    return activations
+
+
+def _check_results(results, what="names to TrainingResults"):
+    check_mapping("results", results, what=what)
+    for name, result in results.items():
+        check_attributes(f"results[{name!r}]", result, ("history",),
+                         what="a TrainingResult")
+    return results
+
+
+def _check_optional_real(name, value, **bounds):
+    return None if value is None else check_real(name, value, **bounds)
 
 
 def plot_activations(activations, *, x_range=(-6.0, 6.0), points=601):
@@ -22,7 +56,8 @@ def plot_activations(activations, *, x_range=(-6.0, 6.0), points=601):
     Example:
         >>> fig = plot_activations(["sigmoid"])
     """
-    x = np.linspace(*x_range, points)
+    activations = _check_activations(activations)
+    x = np.linspace(*check_range("x_range", x_range), check_int("points", points, minimum=2))
     fig, (left, right) = plt.subplots(1, 2, sharex=True)
     for activation in activations:
         label = activation if isinstance(activation, str) else activation.__name__
@@ -54,11 +89,17 @@ def plot_layer_profiles(tables, column, *, ylabel=None, log=True, title=None,
         ...                      index=["hidden_1", "hidden_2"])
         >>> fig = plot_layer_profiles({"a": table}, "std")
     """
-    fig, ax = plt.subplots()
+    check_mapping("tables", tables, what="configuration names to per-layer tables")
     for name, table in tables.items():
+        check_columns(f"tables[{name!r}]", table, ("depth",),
+                      what="a per-layer table such as layer_statistics returns")
         if column not in table:
             raise ValueError(f"table {name!r} has no column {column!r}; "
                              f"valid choices: {[c for c in table.columns if c != 'depth']}")
+    log = check_bool("log", log)
+    hidden_only = check_bool("hidden_only", hidden_only)
+    fig, ax = plt.subplots()
+    for name, table in tables.items():
         if hidden_only:
             table = table[table.index.str.startswith("hidden_")]
         ax.plot(table["depth"], table[column], marker="o", markersize=3, label=name)
@@ -77,9 +118,11 @@ def plot_activation_histograms(outputs, layers, *, bins=50, value_range=None):
         layers: the layer names to show.
         value_range: ``(low, high)`` of the histogram, e.g. ``(0, 1)`` for the sigmoid.
     """
-    missing = [name for name in layers if name not in outputs]
-    if missing:
-        raise ValueError(f"unknown layers {missing}; valid choices: {list(outputs)}")
+    check_mapping("outputs", outputs, what="layer names to outputs (layer_outputs)")
+    layers = check_names("layers", layers, choices=list(outputs))
+    bins = check_int("bins", bins, minimum=1)
+    if value_range is not None:
+        value_range = check_range("value_range", value_range)
     fig, axes = plt.subplots(1, len(layers), sharey=True, squeeze=False)
     for ax, name in zip(axes[0], layers):
         values = outputs[name].ravel()
@@ -96,9 +139,17 @@ def plot_relative_updates(updates, *, title=None):
     Args:
         updates: a mapping (or pandas Series) from layer name to relative update.
     """
-    names = list(updates.keys())
+    if not hasattr(updates, "items") or isinstance(updates, str):
+        raise TypeError(f"updates must be a mapping (or a pandas Series) from layer names to "
+                        f"relative updates, got {type(updates).__name__}")
+    updates = dict(updates.items())
+    if not updates:
+        raise ValueError("updates is empty: give at least one layer")
+    # a log axis: a zero (a layer that did not move) is left out of the picture, not an error
+    values = [check_real(f"updates[{n!r}]", v, low=0) for n, v in updates.items()]
+    names = list(updates)
     fig, ax = plt.subplots()
-    ax.bar(range(1, len(names) + 1), [updates[n] for n in names])
+    ax.bar(range(1, len(names) + 1), values)
     ax.set(yscale="log", xlabel="layer (1 = nearest the input)",
            ylabel=r"$\|\Delta W\| \,/\, \|W\|$", title=title)
     return fig
@@ -113,11 +164,14 @@ def plot_histories(results, metric="val_accuracy", *, target=None, title=None):
         target: if given, a dashed horizontal line at this value (the target
             of an epochs-to-target comparison).
     """
-    fig, ax = plt.subplots()
+    _check_results(results)
+    target = _check_optional_real("target", target)
     for name, result in results.items():
         if metric not in result.history:
             raise ValueError(f"{name!r} has no metric {metric!r}; "
                              f"valid choices: {list(result.history.columns)}")
+    fig, ax = plt.subplots()
+    for name, result in results.items():
         ax.plot(result.history.index, result.history[metric], marker="o", label=name)
     if target is not None:
         ax.axhline(target, color="0.3", linestyle="--", linewidth=1, label="target")
@@ -129,9 +183,9 @@ def plot_histories(results, metric="val_accuracy", *, target=None, title=None):
 
 def _one_network_per(sweep, keys, what):
     """The sweep's rows for each ``keys`` combination, checked to hold one network each."""
-    missing = [c for c in (*keys, "layer", "ratio") if c not in sweep]
-    if missing:
-        raise ValueError(f"sweep lacks columns {missing}; pass what companion.depth_sweep returns")
+    check_columns("sweep", sweep, (*keys, "layer", "ratio"), what="what companion.depth_sweep returns")
+    if sweep.empty:
+        raise ValueError("sweep is empty: it holds no network to draw")
     if sweep.duplicated([*keys, "layer"]).any():
         raise ValueError(f"the sweep holds several networks per {what}; select one seed and "
                          "one width first, e.g. sweep[sweep.seed == 42]")
@@ -151,7 +205,9 @@ def plot_std_heatmap(sweep, *, vmin=1e-2, vmax=1e2, title=None):
     Returns:
         The Matplotlib figure; rows are labelled ``"activation · initializer"``.
     """
-    if not 0 < vmin < vmax:
+    vmin = check_real("vmin", vmin, low=0, closed="neither")
+    vmax = check_real("vmax", vmax, low=0, closed="neither")
+    if not vmin < vmax:
         raise ValueError(f"need 0 < vmin < vmax, got vmin={vmin!r}, vmax={vmax!r}")
     groups = _one_network_per(sweep, ("activation", "initializer"), "activation and initializer")
     labels, rows = [], []
@@ -201,9 +257,15 @@ def plot_std_ratios(sweep, *, panel="activation", line="initializer", band=(0.5,
     Returns:
         The Matplotlib figure.
     """
-    for column in (panel, line):
-        if column not in sweep:
-            raise ValueError(f"unknown column {column!r}; valid choices: {list(sweep.columns)}")
+    check_columns("sweep", sweep, (), what="what companion.depth_sweep returns")
+    check_choice("panel", panel, list(sweep.columns))
+    check_choice("line", line, list(sweep.columns))
+    if band is not None:
+        band = check_range("band", band, low=0)
+    ylim = check_range("ylim", ylim, low=0)
+    if ylim[0] == 0:
+        raise ValueError(f"ylim must be (low, high) with 0 < low < high (a log axis), got {ylim!r}")
+    legend = check_bool("legend", legend)
     _one_network_per(sweep, (panel, line), f"{panel} and {line}")
     panels = list(dict.fromkeys(sweep[panel]))
     ncols = min(2, len(panels))
@@ -254,8 +316,15 @@ def plot_schedules(schedules, steps, *, steps_per_epoch=None, log=True, momentum
         >>> fig = plot_schedules({"exp": keras.optimizers.schedules.ExponentialDecay(
         ...     0.1, 100, 0.1)}, 200)
     """
-    if not schedules:
-        raise ValueError("schedules is empty: give at least one name -> schedule")
+    check_mapping("schedules", schedules, what="names to schedules or rates")
+    for name, schedule in schedules.items():
+        if not callable(schedule):
+            check_real(f"schedules[{name!r}]", schedule, low=0, closed="neither")
+    steps = check_int("steps", steps, minimum=1)
+    if steps_per_epoch is not None:
+        steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, minimum=1)
+    log = check_bool("log", log)
+    momentum = check_bool("momentum", momentum)
     cycled = {name: s for name, s in schedules.items() if callable(getattr(s, "momentum", None))}
     if momentum and not cycled:
         raise ValueError("momentum=True, but no schedule has a momentum(step) method")
@@ -263,8 +332,8 @@ def plot_schedules(schedules, steps, *, steps_per_epoch=None, log=True, momentum
     x = np.arange(steps)
     scale = 1.0 if steps_per_epoch is None else float(steps_per_epoch)
     for name, schedule in schedules.items():
-        values = (np.full(steps, float(schedule)) if isinstance(schedule, (int, float))
-                  else schedule_values(schedule, steps))
+        values = (schedule_values(schedule, steps) if callable(schedule)
+                  else np.full(steps, float(schedule)))
         axes[0, 0].plot(x / scale, values, label=name)
     axes[0, 0].set(ylabel="learning rate", yscale="log" if log else "linear", title=title)
     if momentum:
@@ -287,6 +356,9 @@ def plot_lr_range_test(result, *, title=None):
     Args:
         result: a :class:`companion.tools.schedules.RangeTestResult`.
     """
+    if not isinstance(result, RangeTestResult):
+        raise TypeError(f"result must be what lr_range_test returns (a RangeTestResult), got "
+                        f"{type(result).__name__}")
     history = result.history
     fig, ax = plt.subplots()
     ax.plot(history["learning_rate"], history["loss"], alpha=0.3, linewidth=1,
@@ -326,6 +398,7 @@ def plot_seed_points(per_seed, metric, *, by="configuration", confidence=0.95,
         ...                                      "acc": [0.9, 0.92, 0.91, 0.95]}), "acc")
     """
     summary = seed_summary(per_seed, metric, by=by, confidence=confidence)
+    reference = _check_optional_real("reference", reference)
     fig, ax = plt.subplots(figsize=(STYLE["figure.figsize"][0], 3.4))
     offsets = np.random.default_rng(0)
     for i, (name, row) in enumerate(summary.iterrows()):
@@ -363,11 +436,26 @@ def plot_trajectories(landscapes, paths, *, levels=20, title=None):
         >>> path = optim.trajectory(keras.optimizers.SGD(0.03), bowl, steps=20)
         >>> fig = plot_trajectories([bowl], {bowl.name: {"SGD": path}})
     """
+    if isinstance(landscapes, Landscape) or not isinstance(landscapes, (list, tuple)):
+        raise TypeError(f"landscapes must be a list of Landscape, got "
+                        f"{type(landscapes).__name__}")
     if not landscapes:
         raise ValueError("landscapes is empty: give at least one Landscape")
+    for i, land in enumerate(landscapes):
+        if not isinstance(land, Landscape):
+            raise TypeError(f"landscapes[{i}] must be a Landscape, got {type(land).__name__}")
+    check_mapping("paths", paths, what="landscape names to {optimizer name: path}")
     missing = [land.name for land in landscapes if land.name not in paths]
     if missing:
         raise ValueError(f"no paths for {missing}; paths has {sorted(paths)}")
+    levels = check_int("levels", levels, minimum=2)
+    for land in landscapes:
+        check_mapping(f"paths[{land.name!r}]", paths[land.name], what="optimizer names to paths")
+        for name, path in paths[land.name].items():
+            path = check_array(f"paths[{land.name!r}][{name!r}]", path, finite=False)
+            if path.ndim != 2 or path.shape[1] != 2:
+                raise ValueError(f"paths[{land.name!r}][{name!r}] must have shape (steps, 2), "
+                                 f"got {path.shape}")
     fig, axes = plt.subplots(1, len(landscapes), squeeze=False,
                              figsize=(STYLE["figure.figsize"][0], 3.8))
     for ax, land in zip(axes[0], landscapes):
@@ -400,6 +488,12 @@ def plot_learning_curves(results, metric="loss", *, marks=None, title=None):
         marks: optional mapping from a run's name to an epoch to mark with a
             dotted vertical line (e.g. the epoch early stopping restored).
     """
+    _check_results(results)
+    if marks is not None:
+        check_mapping("marks", marks, min_size=0, what="run names to epochs")
+        for name, epoch in marks.items():
+            if epoch is not None:
+                check_real(f"marks[{name!r}]", epoch)
     fig, ax = plt.subplots()
     colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, (name, result) in enumerate(results.items()):
@@ -431,6 +525,11 @@ def plot_reliability(tables, *, title=None):
     confidence, with the diagonal of perfect calibration; the bottom panel the
     fraction of examples in each bin (log scale).
     """
+    check_mapping("tables", tables, what="model names to reliability_data tables")
+    for name, table in tables.items():
+        check_columns(f"tables[{name!r}]", table,
+                      ("lower", "upper", "count", "confidence", "accuracy"),
+                      what="what companion.tools.calibration.reliability_data returns")
     fig, (top, bottom) = plt.subplots(
         2, 1, sharex=True, figsize=(5.5, 5.2), gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], color="#7f7f7f", linestyle="--", linewidth=1,
@@ -468,11 +567,32 @@ def plot_uncertain_examples(images, mean, std, labels, indices, *, class_names=N
         >>> images, probs = np.zeros((2, 28, 28)), np.full((2, 10), 0.1)
         >>> fig = plot_uncertain_examples(images, probs, 0 * probs, [0, 1], [0, 1])
     """
-    indices = list(indices)
+    mean = check_array("mean", mean, ndim=2)
+    std = check_array("std", std, ndim=2)
+    if std.shape != mean.shape:
+        raise ValueError(f"std must have the shape of mean {mean.shape}, got {std.shape}")
+    n_examples, n_classes = mean.shape
+    images = check_array("images", images, finite=False)
+    if len(images) != n_examples or images[0].size != 28 * 28:
+        raise ValueError(f"images must hold {n_examples} images of 28x28 pixels (one per row "
+                         f"of mean), got shape {images.shape}")
+    labels = check_array("labels", labels, ndim=1, dtype=None)
+    if labels.shape != (n_examples,) or not np.issubdtype(labels.dtype, np.integer) \
+            or labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"labels must hold {n_examples} class indices in [0, {n_classes - 1}], "
+                         f"got {labels!r}")
+    if class_names is not None:
+        class_names = check_names("class_names", class_names)
+        if len(class_names) != n_classes:
+            raise ValueError(f"class_names must name the {n_classes} classes, got "
+                             f"{len(class_names)}")
+    if isinstance(indices, (str, bytes)):
+        raise TypeError(f"indices must be a list of example indices, got the string {indices!r}")
+    indices = [check_int(f"indices[{j}]", i, minimum=0, maximum=n_examples - 1)
+               for j, i in enumerate(indices)]
     if not indices:
         raise ValueError("indices is empty: give at least one example to show")
-    n_classes = mean.shape[1]
-    columns = min(columns, len(indices))
+    columns = min(check_int("columns", columns, minimum=1), len(indices))
     rows = -(-len(indices) // columns)
     fig, axes = plt.subplots(2 * rows, columns, figsize=(STYLE["figure.figsize"][0], 3.6 * rows),
                              squeeze=False, gridspec_kw={"height_ratios": [1.1, 1] * rows})
@@ -507,11 +627,17 @@ def plot_image_grid(images, *, row_labels=None, cmap="gray_r"):
         images: an array ``(rows, columns, height, width[, 1])``.
         row_labels: optional text for the first image of each row.
     """
-    images = np.asarray(images)
-    if images.ndim not in (4, 5):
+    images = check_array("images", images, min_size=0, finite=False)
+    if images.ndim not in (4, 5) or images.size == 0:
         raise ValueError(f"images must have shape (rows, columns, height, width[, 1]), "
                          f"got {images.shape}")
     rows, columns = images.shape[:2]
+    if row_labels is not None:
+        row_labels = check_names("row_labels", row_labels)
+        if len(row_labels) != rows:
+            raise ValueError(f"row_labels must label the {rows} rows, got {len(row_labels)}")
+    if isinstance(cmap, str):
+        check_choice("cmap", cmap, sorted(mpl.colormaps))
     fig, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.15 * rows),
                              squeeze=False)
     for r in range(rows):
@@ -540,11 +666,14 @@ def plot_clipped_gradients(gradient, clipped, *, threshold=None, title=None):
         >>> fig = plot_clipped_gradients(np.array([0.9, 0.1]),  # doctest: +SKIP
         ...                              {"clipnorm=0.5": np.array([0.5, 0.06])})
     """
-    vectors = {"original": np.asarray(gradient, dtype=float)}
-    vectors.update({name: np.asarray(v, dtype=float) for name, v in clipped.items()})
+    check_mapping("clipped", clipped, what="labels to clipped gradients")
+    threshold = _check_optional_real("threshold", threshold, low=0, closed="neither")
+    vectors = {"original": check_array("gradient", gradient)}
+    vectors.update({name: check_array(f"clipped[{name!r}]", v) for name, v in clipped.items()})
     for name, v in vectors.items():
         if v.shape != (2,):
-            raise ValueError(f"{name!r} must have 2 components to be drawn, got shape {v.shape}")
+            label = "gradient" if name == "original" else f"clipped[{name!r}]"
+            raise ValueError(f"{label} must have 2 components to be drawn, got shape {v.shape}")
     fig, ax = plt.subplots(figsize=(4.6, 4.0))
     if threshold is not None:
         ax.add_patch(mpl.patches.Rectangle((-threshold, -threshold), 2 * threshold,
@@ -580,12 +709,14 @@ def plot_activation_grid(activations, *, x_range=(-4.0, 4.0), points=401, ncols=
         >>> fig = plot_activation_grid(["relu", "tanh"])
     """
     if not isinstance(activations, dict):
-        activations = {(a if isinstance(a, str) else a.__name__): a for a in activations}
+        activations = {(a if isinstance(a, str) else a.__name__): a
+                       for a in _check_activations(activations)}
     if not activations:
         raise ValueError("activations is empty: give at least one")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be an integer >= 1, got {ncols!r}")
-    x = np.linspace(*x_range, points)
+    for label, activation in activations.items():
+        resolve_activation(activation, argument=f"activations[{label!r}]")
+    ncols = check_int("ncols", ncols, minimum=1)
+    x = np.linspace(*check_range("x_range", x_range), check_int("points", points, minimum=2))
     ncols = min(ncols, len(activations))
     nrows = -(-len(activations) // ncols)
     fig, axes = plt.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False,
@@ -627,17 +758,20 @@ def plot_self_normalization(tables, *, mean_tolerance=None, std_tolerance=None,
         >>> table = pd.DataFrame({"depth": [1, 2], "mean": [0.0, 0.1], "std": [1.0, 1.1]})
         >>> fig = plot_self_normalization({"a": table}, mean_tolerance=0.1)
     """
-    if not tables:
-        raise ValueError("tables is empty: give at least one condition")
-    low, high = std_range
+    check_mapping("tables", tables, what="conditions to signal_moments tables")
+    low, high = check_range("std_range", std_range, low=0)
     if not 0 < low < 1 < high:
         raise ValueError(f"std_range must be (low, high) with 0 < low < 1 < high, "
                          f"got {std_range!r}")
+    mean_tolerance = _check_optional_real("mean_tolerance", mean_tolerance, low=0,
+                                          closed="neither")
+    std_tolerance = _check_optional_real("std_tolerance", std_tolerance, low=0,
+                                         closed="neither")
+    for name, table in tables.items():
+        check_columns(f"tables[{name!r}]", table, ("depth", "mean", "std"),
+                      what="what signal_moments returns")
     fig, (left, right) = plt.subplots(1, 2, sharex=True)
     for i, (name, table) in enumerate(tables.items()):
-        missing = [c for c in ("depth", "mean", "std") if c not in table]
-        if missing:
-            raise ValueError(f"table {name!r} lacks columns {missing}")
         style = LINESTYLES[i % len(LINESTYLES)]
         left.plot(table["depth"], np.clip(table["mean"], -1.0, 1.0), linestyle=style,
                   label=name)
@@ -675,16 +809,17 @@ def plot_bake_off(results, *, metrics=("loss", "val_accuracy"), target=None, tit
         >>> h = pd.DataFrame({"loss": [1.0, 0.5], "val_accuracy": [0.7, 0.8]}, index=[1, 2])
         >>> fig = plot_bake_off({"sgd": types.SimpleNamespace(history=h)})
     """
-    if not results:
-        raise ValueError("results is empty: give at least one name -> TrainingResult")
+    _check_results(results)
+    metrics = check_names("metrics", metrics)
+    target = _check_optional_real("target", target)
     fig, axes = plt.subplots(1, len(metrics), squeeze=False)
     colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
     styles = ["-", "--", ":"]
     for index, (name, result) in enumerate(results.items()):
         for ax, metric in zip(axes[0], metrics):
             if metric not in result.history:
-                raise ValueError(f"{name!r} has no metric {metric!r}; "
-                                 f"valid choices: {list(result.history.columns)}")
+                raise ValueError(f"unknown metrics entry {metric!r}: results[{name!r}] does not "
+                                 f"log it; valid choices: {list(result.history.columns)}")
             ax.plot(result.history.index, result.history[metric], label=name,
                     color=colors[index % len(colors)],
                     linestyle=styles[(index // len(colors)) % len(styles)], marker=".")
@@ -717,8 +852,12 @@ def plot_time_to_accuracy(runs, *, metric="seconds", target=None, title=None):
         ...     "configuration": ["a", "a", "b"], "reached": [True, False, True],
         ...     "seconds_counted": [1.0, 3.0, 2.0]}))
     """
-    if metric not in ("seconds", "epochs"):
-        raise ValueError(f"unknown metric {metric!r}; valid choices: ['seconds', 'epochs']")
+    check_choice("metric", metric, ("seconds", "epochs"))
+    check_columns("runs", runs, ("configuration", "reached", f"{metric}_counted"),
+                  what="BenchResult.runs")
+    if runs.empty:
+        raise ValueError("runs is empty: there is no run to draw")
+    target = _check_optional_real("target", target)
     fig, ax = plt.subplots(figsize=(STYLE["figure.figsize"][0], 3.4))
     names = list(dict.fromkeys(runs["configuration"]))
     jitter = np.random.default_rng(0)

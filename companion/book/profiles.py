@@ -71,5 +71,5 @@ def profile(name=None):
                              f"valid choices: {sorted(PROFILES)} (or unset it for {DEFAULT!r})")
         return PROFILES[name]
     if not isinstance(name, str) or name.strip().lower() not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; valid choices: {sorted(PROFILES)}")
+        raise ValueError(f"unknown profile name {name!r}; valid choices: {sorted(PROFILES)}")
     return PROFILES[name.strip().lower()]

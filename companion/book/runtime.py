@@ -8,7 +8,7 @@ from companion._quiet import keras, tf
 from companion.book.profiles import profile as active_profile
 from companion.book.style import use_book_style
 from companion.lab.seeding import set_course_seed
-from companion.tools.checks import check_int
+from companion.tools.checks import check_bool, check_int
 
 
 def setup(seed=42, *, mixed_precision=False, deterministic=True, announce=True):
@@ -38,6 +38,9 @@ def setup(seed=42, *, mixed_precision=False, deterministic=True, announce=True):
         True
     """
     seed = check_int("seed", seed, minimum=0)
+    mixed_precision = check_bool("mixed_precision", mixed_precision)
+    deterministic = check_bool("deterministic", deterministic)
+    announce = check_bool("announce", announce)
     for name in ("tensorflow", "absl", "h5py"):
         logging.getLogger(name).setLevel(logging.ERROR)
     tf.autograph.set_verbosity(0)
@@ -102,8 +105,7 @@ def split_cpu(n):
         >>> strategy(devices=["/cpu:0", "/cpu:1"]).num_replicas_in_sync  # doctest: +SKIP
         2
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = check_int("n", n, minimum=1)
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(
@@ -175,7 +177,12 @@ def strategy(devices=None):
             )
         return _multi_worker_strategy()
     if devices is not None:
+        if isinstance(devices, (str, bytes)) or not hasattr(devices, "__iter__"):
+            raise TypeError(f"devices must be a list of device names such as ['/cpu:0'], got "
+                            f"{type(devices).__name__} {devices!r}")
         devices = list(devices)
+        if not all(isinstance(d, str) for d in devices):
+            raise TypeError(f"devices must hold device names (strings), got {devices!r}")
         known = {_canonical(d.name) for d in tf.config.list_logical_devices()}
         unknown = [d for d in devices if _canonical(d) not in known]
         if not devices or unknown:

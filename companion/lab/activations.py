@@ -13,7 +13,10 @@ import numpy as np
 import pandas as pd
 
 from companion._quiet import keras, tf
-from companion.lab.models import _positive_int, resolve_activation, resolve_initializer
+from companion.lab.models import resolve_activation, resolve_initializer
+from companion.tools.checks import (
+    check_array, check_bool, check_callable, check_columns, check_inputs, check_int,
+    check_mapping, check_model, check_names, check_real, check_shape, check_string)
 from companion.tools.timing import time_call
 
 
@@ -50,9 +53,9 @@ def activation_functions(names=None):
     """
     if names is None:
         return dict(ACTIVATIONS)
-    if isinstance(names, str):
-        raise ValueError(f"names must be a list of names, got the string {names!r}")
-    return {name: ACTIVATIONS.get(name) or resolve_activation(name) for name in names}
+    names = check_names("names", names)
+    return {name: ACTIVATIONS.get(name) or resolve_activation(name, within="names")
+            for name in names}
 
 
 def selu_constants():
@@ -98,13 +101,15 @@ def activation_mlp(activation, *, depth=4, width=100, initializer="he_normal",
         >>> [layer.name for layer in model.layers][1:5]
         ['hidden_1', 'activation_1', 'hidden_2', 'activation_2']
     """
-    _positive_int("depth", depth)
-    _positive_int("width", width)
-    _positive_int("n_classes", n_classes)
+    depth = check_int("depth", depth, minimum=1)
+    width = check_int("width", width, minimum=1)
+    n_classes = check_int("n_classes", n_classes, minimum=1)
+    example_shape = check_shape("example_shape", example_shape)
+    check_string("name", name, allow_none=True)
     if not isinstance(activation, keras.layers.Layer):
         resolve_activation(activation)  # validate before building anything
     resolve_initializer(initializer)
-    layers = [keras.Input(shape=tuple(example_shape)), keras.layers.Flatten(name="flatten")]
+    layers = [keras.Input(shape=example_shape), keras.layers.Flatten(name="flatten")]
     for index in range(1, depth + 1):
         layers += [keras.layers.Dense(
                        width, name=f"hidden_{index}",
@@ -128,6 +133,7 @@ def learned_slopes(model):
         >>> learned_slopes(model)["mean"].tolist()  # PReLU starts at slope 0
         [0.0]
     """
+    check_model("model", model)
     rows = {}
     for layer in model.layers:
         if isinstance(layer, keras.layers.PReLU):
@@ -160,15 +166,15 @@ def selu_stack(n_inputs, *, depth=100, width=100, initializer="lecun_normal", dr
         >>> len(model.outputs)
         3
     """
-    _positive_int("n_inputs", n_inputs)
-    _positive_int("depth", depth)
-    _positive_int("width", width)
+    n_inputs = check_int("n_inputs", n_inputs, minimum=1)
+    depth = check_int("depth", depth, minimum=1)
+    width = check_int("width", width, minimum=1)
     if dropout_kind not in ("alpha", "dropout"):
         raise ValueError(f"unknown dropout_kind {dropout_kind!r}; "
                          "valid choices: ['alpha', 'dropout']")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
-            or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}")
+    dropout = check_real("dropout", dropout, low=0, high=1, closed="left")
+    residual = check_bool("residual", residual)
+    check_string("name", name, allow_none=True)
     resolve_initializer(initializer)
     drop = keras.layers.AlphaDropout if dropout_kind == "alpha" else keras.layers.Dropout
     inputs = keras.Input(shape=(n_inputs,))
@@ -203,7 +209,8 @@ def signal_moments(model, x, *, training=False):
         >>> list(table.columns)
         ['depth', 'mean', 'std']
     """
-    values = model(np.asarray(x, dtype=np.float32), training=training)
+    check_model("model", model, built=True)
+    values = model(check_inputs("x", x, model), training=check_bool("training", training))
     if not isinstance(values, (list, tuple)):
         values = [values]
     rows = []
@@ -225,9 +232,11 @@ def normalization_error(table):
         >>> normalization_error(pd.DataFrame({"mean": [0.05, -0.1], "std": [1.02, 0.97]}))
         0.1
     """
-    missing = [c for c in ("mean", "std") if c not in table]
-    if missing:
-        raise ValueError(f"table lacks columns {missing}; pass what signal_moments returns")
+    check_columns("table", table, ("mean", "std"), what="what signal_moments returns")
+    if table.empty:
+        raise ValueError("table is empty: it has no layer to measure")
+    if table[["mean", "std"]].isna().any().any():
+        raise ValueError("table holds NaN in 'mean' or 'std': the departure is undefined")
     return float(max(table["mean"].abs().max(), (table["std"] - 1).abs().max()))
 
 
@@ -244,8 +253,10 @@ def first_normalized_layer(table, tolerance):
         ...                                      "std": [0.5, 0.95, 1.02]}), 0.1)
         2
     """
-    if not tolerance > 0:
-        raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
+    check_columns("table", table, ("depth", "mean", "std"), what="what signal_moments returns")
+    if table.empty:
+        raise ValueError("table is empty: it has no layer to look at")
+    tolerance = check_real("tolerance", tolerance, low=0, closed="neither")
     inside = ((table["mean"].abs() <= tolerance)
               & ((table["std"] - 1).abs() <= tolerance)).to_numpy()
     if not inside[-1]:
@@ -279,14 +290,16 @@ def activation_latency(activations, *, shape=(512, 2048), repeats=7, number=20, 
         >>> sorted(table.index)
         ['relu', 'tanh']
     """
-    if not isinstance(activations, dict):
-        activations = activation_functions(activations)
-    if not activations:
-        raise ValueError("activations is empty: give at least one")
-    shape = tuple(shape)
-    if not shape or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in shape):
-        raise ValueError(f"shape must be a tuple of positive integers, got {shape!r}")
-    x = tf.random.stateless_normal(shape, seed=(seed, 0))
+    if isinstance(activations, dict):
+        check_mapping("activations", activations, what="names to activation functions")
+        for name, fn in activations.items():
+            check_callable(f"activations[{name!r}]", fn)
+    else:
+        activations = activation_functions(check_names("activations", activations))
+    shape = check_shape("shape", shape)
+    check_int("repeats", repeats, minimum=1)
+    check_int("number", number, minimum=1)
+    x = tf.random.stateless_normal(shape, seed=(check_int("seed", seed, minimum=0), 0))
     rows = {}
     for name, fn in activations.items():
         compiled = tf.function(functools.partial(_summed, fn))
@@ -312,8 +325,16 @@ def ranking(scores, *, higher_is_better=True):
         >>> ranking({"relu": 0.85, "tanh": 0.83, "selu": 0.86})
         'selu > relu > tanh'
     """
-    order = sorted(scores, key=lambda name: scores[name], reverse=higher_is_better)
+    _check_scores(scores)
+    order = sorted(scores, key=lambda name: scores[name],
+                   reverse=check_bool("higher_is_better", higher_is_better))
     return " > ".join(order)
+
+
+def _check_scores(scores):
+    check_mapping("scores", scores, what="names to measured scores")
+    for name, value in scores.items():
+        check_real(f"scores[{name!r}]", value)
 
 
 def pair_agreement(scores, rule, *, higher_is_better=True):
@@ -332,12 +353,12 @@ def pair_agreement(scores, rule, *, higher_is_better=True):
         >>> pair_agreement({"a": 3, "b": 2, "c": 1}, ["a", "c", "b"])
         0.6666666666666666
     """
+    _check_scores(scores)
+    rule = check_names("rule", rule, min_size=2)
     missing = [name for name in rule if name not in scores]
     if missing:
         raise ValueError(f"rule names {missing} have no score; valid choices: {list(scores)}")
-    if len(rule) < 2:
-        raise ValueError(f"rule must rank at least two names, got {list(rule)!r}")
-    sign = 1 if higher_is_better else -1
+    sign = 1 if check_bool("higher_is_better", higher_is_better) else -1
     pairs = list(itertools.combinations(rule, 2))
     agree = sum(sign * (scores[a] - scores[b]) > 0 for a, b in pairs)
     return agree / len(pairs)
@@ -352,7 +373,7 @@ def activation_and_derivative(activation, x):
         (0.5, 0.25)
     """
     fn = resolve_activation(activation)
-    x = tf.constant(np.asarray(x, dtype=np.float32))
+    x = tf.constant(check_array("x", x, min_size=0, dtype=np.float32))
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = fn(x)

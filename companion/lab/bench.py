@@ -22,7 +22,10 @@ from companion.lab.data import load_fashion_mnist
 from companion.lab.recipes import get_recipe, recipe_defaults
 from companion.lab.seeding import reseed, seed_list
 from companion.lab.training import train
-from companion.tools.checks import check_int, check_real
+from companion.tools.checks import (
+    check_attributes, check_callable, check_columns, check_int, check_mapping, check_names,
+    check_real)
+from companion.lab.recipes import RECIPES
 
 #: The columns of a benchmark's table of runs, one row per configuration and seed.
 RUN_COLUMNS = ("configuration", "seed", "reached", "epochs", "seconds", "epochs_run",
@@ -70,10 +73,22 @@ class BenchResult:
     @classmethod
     def from_json(cls, text_or_path):
         """Read a result written by :meth:`to_json` (a JSON string or a file path)."""
+        if not isinstance(text_or_path, (str, pathlib.PurePath)):
+            raise TypeError(f"text_or_path must be a JSON string or a file path, got "
+                            f"{type(text_or_path).__name__} {text_or_path!r}")
         text = str(text_or_path)
         if not text.lstrip().startswith("{"):
             text = pathlib.Path(text_or_path).read_text()
-        raw = json.loads(text)
+        shown = repr(text if len(text) <= 40 else text[:40] + "...")
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"text_or_path {shown} is not valid JSON ({error})") from None
+        missing = [key for key in ("runs", "summary", "target", "max_epochs", "settings")
+                   if not isinstance(raw, dict) or key not in raw]
+        if missing:
+            raise ValueError(f"text_or_path {shown} is not what BenchResult.to_json writes: "
+                             f"it lacks {missing}")
         runs = pd.DataFrame(raw["runs"], columns=list(RUN_COLUMNS))
         runs["reached"] = runs["reached"].astype(bool)
         for column in ("epochs", "seconds"):  # JSON null -> NaN
@@ -102,6 +117,13 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=32, **recipe_
         >>> result.time_to_target(0.8)  # doctest: +SKIP
         {'epochs': 2, 'seconds': 3.9}
     """
+    check_callable("builder", builder)
+    check_attributes("data", data, ("x_train", "y_train", "x_valid", "y_valid"),
+                     what="a data set such as load_fashion_mnist returns")
+    max_epochs = check_int("max_epochs", max_epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if target is not None:
+        target = check_real("target", target, low=0, high=1, closed="right")
     steps_per_epoch = -(-len(data.x_train) // batch_size)
     recipe = builder(total_steps=max(2, max_epochs * steps_per_epoch), **recipe_kwargs)
     return recipe, train(recipe.model, data, epochs=max_epochs, batch_size=batch_size,
@@ -141,9 +163,7 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
         ...                          seeds=3, max_epochs=10, train_size=10_000)
         >>> print(bench.table())  # doctest: +SKIP
     """
-    configs = list(configs)
-    if not configs:
-        raise ValueError("configs is empty: give at least one recipe name")
+    configs = check_names("configs", configs, choices=list(RECIPES))
     builders = {name: get_recipe(name) for name in configs}
     if len(set(configs)) != len(configs):
         raise ValueError(f"configs must be distinct, got {configs}")
@@ -151,11 +171,17 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
     check_int("max_epochs", max_epochs, minimum=1)
     check_int("batch_size", batch_size, minimum=1)
     seeds = seed_list(seeds)
-    recipe_kwargs = dict(recipe_kwargs or {})
+    recipe_kwargs = dict(check_mapping("recipe_kwargs", recipe_kwargs or {}, min_size=0,
+                                       what="configuration names to keyword dicts"))
     unknown = sorted(set(recipe_kwargs) - set(configs))
     if unknown:
         raise ValueError(f"recipe_kwargs names {unknown}, which are not among configs {configs}")
-    datasets = {} if data is None else dict(data)
+    for name, kwargs in recipe_kwargs.items():
+        check_mapping(f"recipe_kwargs[{name!r}]", kwargs, min_size=0,
+                      what="keyword names to values")
+    datasets = {}
+    if data is not None:
+        datasets = dict(check_mapping("data", data, what="scalings to data sets"))
 
     def dataset(scaling):
         if scaling not in datasets:
@@ -163,7 +189,9 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
                 raise ValueError(f"data has no dataset for scaling {scaling!r}; "
                                  f"it has {sorted(datasets)}")
             datasets[scaling] = load_fashion_mnist(scaling=scaling, train_size=train_size)
-        return datasets[scaling]
+        return check_attributes(f"data[{scaling!r}]", datasets[scaling],
+                                ("x_train", "y_train", "x_valid", "y_valid"),
+                                what="a data set such as load_fashion_mnist returns")
 
     rows = []
     for seed in seeds:
@@ -217,9 +245,9 @@ def summarize_runs(runs):
         >>> summarize_runs(runs).loc["a", ["seconds_median", "seconds_max"]].tolist()
         [2.75, 4.0]
     """
-    missing = [c for c in RUN_COLUMNS if c not in runs]
-    if missing:
-        raise ValueError(f"runs lacks the columns {missing}; expected {list(RUN_COLUMNS)}")
+    check_columns("runs", runs, RUN_COLUMNS, what="BenchResult.runs")
+    if runs.empty:
+        raise ValueError("runs is empty: there is no run to summarise")
     rows = {}
     for name, group in runs.groupby("configuration", sort=False):
         reached = group["reached"].astype(bool)

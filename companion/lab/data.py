@@ -31,6 +31,7 @@ import numpy as np
 
 from companion._quiet import keras
 from companion.lab.seeding import resolve_seed
+from companion.tools.checks import check_attributes, check_bool, check_choice, check_int
 
 ENV_VAR = "COMPANION_DATA_DIR"
 DEBIAN_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
@@ -294,14 +295,20 @@ def load_fashion_mnist(data_dir=None, *, scaling="unit", train_size=None, valid_
         >>> data.sizes()  # doctest: +SKIP
         {'train': 1000, 'valid': 5000, 'test': 10000}
     """
-    if scaling not in SCALINGS:
-        raise ValueError(f"unknown scaling {scaling!r}; valid choices: {list(SCALINGS)}")
-    if isinstance(valid_size, bool) or not isinstance(valid_size, int) or not 1 <= valid_size < 60_000:
-        raise ValueError(f"valid_size must be an integer in [1, 59999], got {valid_size!r}")
+    check_choice("scaling", scaling, SCALINGS)
+    valid_size = check_int("valid_size", valid_size, minimum=1, maximum=59_999)
     limit = 60_000 - valid_size
-    if train_size is not None and (isinstance(train_size, bool) or not isinstance(train_size, int)
-                                   or not 1 <= train_size <= limit):
-        raise ValueError(f"train_size must be None or an integer in [1, {limit}], got {train_size!r}")
+    if train_size is not None:
+        try:
+            train_size = check_int("train_size", train_size, minimum=1, maximum=limit)
+        except ValueError:
+            raise ValueError(f"train_size must be None or an integer in [1, {limit}], "
+                             f"got {train_size!r}") from None
+    flatten = check_bool("flatten", flatten)
+    download = check_bool("download", download)
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir must be a directory (a str or a path) or None, got "
+                        f"{type(data_dir).__name__} {data_dir!r}")
 
     directory = locate(data_dir)
     if directory is None and download and _download():
@@ -374,14 +381,14 @@ def split_task_a_b(data, *, b_train_size=200, seed=None):
         ('Trouser', ('T-shirt/top', 'Pullover'), 200)
     """
     splits = ("train", "valid", "test")
-    missing = [f"{k}_{s}" for s in splits for k in "xy" if not hasattr(data, f"{k}_{s}")]
-    if missing:
-        raise ValueError(f"data lacks {missing}; pass what load_fashion_mnist returns")
+    check_attributes("data", data, [f"{k}_{s}" for s in splits for k in "xy"],
+                     what="a data set such as load_fashion_mnist returns")
     available = int(np.isin(data.y_train, TASK_B_CLASSES).sum())
-    if isinstance(b_train_size, bool) or not isinstance(b_train_size, (int, np.integer)) \
-            or not 2 <= b_train_size <= available:
+    try:
+        b_train_size = check_int("b_train_size", b_train_size, minimum=2, maximum=available)
+    except ValueError:
         raise ValueError(f"b_train_size must be an integer in [2, {available}] (the T-shirt "
-                         f"and Pullover images of data.x_train), got {b_train_size!r}")
+                         f"and Pullover images of data.x_train), got {b_train_size!r}") from None
     seed = resolve_seed(seed)
     tasks = {}
     for task, classes in (("a", TASK_A_CLASSES), ("b", TASK_B_CLASSES)):

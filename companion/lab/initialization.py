@@ -16,8 +16,10 @@ import pandas as pd
 
 from companion._quiet import keras
 from companion.tools.diagnostics import dense_layers, layer_outputs
-from companion.lab.models import build_mlp, resolve_initializer
+from companion.lab.models import build_mlp, resolve_activation, resolve_initializer
 from companion.lab.seeding import reseed, seed_list
+from companion.tools.checks import (
+    check_array, check_columns, check_int, check_names, check_range, check_real, check_shape)
 
 
 def truncated_normal_std(bound=2.0):
@@ -32,8 +34,7 @@ def truncated_normal_std(bound=2.0):
         >>> round(truncated_normal_std(2.0), 6)
         0.879626
     """
-    if not bound > 0:
-        raise ValueError(f"bound must be > 0, got {bound!r}")
+    bound = check_real("bound", bound, low=0, closed="neither")
     density = math.exp(-bound**2 / 2) / math.sqrt(2 * math.pi)
     mass = math.erf(bound / math.sqrt(2))
     return math.sqrt(1 - 2 * bound * density / mass)
@@ -72,13 +73,7 @@ def compute_fans(shape, input_axes=None, output_axes=None):
 
 
 def _shape(shape):
-    try:
-        shape = tuple(shape)
-    except TypeError:
-        raise ValueError(f"shape must be a tuple of positive integers, got {shape!r}") from None
-    if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in shape):
-        raise ValueError(f"shape must be a tuple of positive integers, got {shape!r}")
-    return tuple(int(d) for d in shape)
+    return check_shape("shape", shape, min_ndim=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,8 +123,8 @@ class InitializerSpec:
         return None if self.mode is None else getattr(self, self.mode)
 
 
-def _resolve(initializer):
-    init = resolve_initializer(initializer)
+def _resolve(initializer, within=None):
+    init = resolve_initializer(initializer, within=within)
     if not isinstance(init, keras.initializers.Initializer):
         raise ValueError(f"initializer {initializer!r} is a plain function; give a "
                          "keras.initializers.Initializer, its name or its config")
@@ -270,8 +265,8 @@ def named_initializers(names=NAMED):
         ['HeNormal', '2.0', 'fan_in', 'truncated_normal']
     """
     rows = {}
-    for name in names:
-        init = _resolve(name)
+    for name in check_names("names", names):
+        init = _resolve(name, within="names")
         if not isinstance(init, keras.initializers.VarianceScaling):
             raise ValueError(f"{name!r} is not a VarianceScaling initializer; "
                              f"valid choices: {list(NAMED)}")
@@ -305,6 +300,7 @@ def variance_check(initializers, shape, *, seed=0):
         True
     """
     items = _labelled(initializers, "initializers")
+    seed = check_int("seed", seed, minimum=0)
     rows = {}
     for offset, (label, initializer) in enumerate(items):
         spec = initializer_spec(initializer, shape)
@@ -331,8 +327,12 @@ def variance_check(initializers, shape, *, seed=0):
 
 def _labelled(items, what):
     if isinstance(items, (str, bytes)) or items is None:
-        raise ValueError(f"{what} must be a mapping or a sequence of names, got {items!r}")
-    pairs = list(items.items()) if hasattr(items, "items") else [(str(i), i) for i in items]
+        raise TypeError(f"{what} must be a mapping or a sequence of names, got {items!r}")
+    try:
+        pairs = list(items.items()) if hasattr(items, "items") else [(str(i), i) for i in items]
+    except TypeError:
+        raise TypeError(f"{what} must be a mapping or a sequence of names, got "
+                        f"{type(items).__name__} {items!r}") from None
     if not pairs:
         raise ValueError(f"{what} is empty: give at least one")
     return pairs
@@ -380,8 +380,18 @@ def depth_sweep(activations, initializers, x, *, depth=50, width=100, seeds=None
     """
     activations = _labelled(activations, "activations")
     initializers = _labelled(initializers, "initializers")
+    for label, activation in activations:
+        if not isinstance(activation, str) and not callable(activation):
+            raise TypeError(f"activations must hold names or functions, got {activation!r}")
+        resolve_activation(activation, within="activations")
+    for label, initializer in initializers:
+        resolve_initializer(initializer, within="initializers")
     seeds = seed_list(seeds)
-    x = np.asarray(x, dtype=np.float32)
+    depth = check_int("depth", depth, minimum=1)
+    width = check_int("width", width, minimum=1)
+    tolerance = check_real("tolerance", tolerance, low=0)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    x = check_array("x", x, min_size=0, dtype=np.float32)
     if x.ndim < 2 or len(x) < 2:
         raise ValueError(f"x must be a batch of at least 2 examples, got shape {x.shape}")
     input_std = float(x.astype(np.float64).std())
@@ -439,12 +449,12 @@ def summarize_sweep(sweep, band=(0.5, 2.0)):
         >>> bool(row["within"]), int(row["first_outside"])
         (False, 3)
     """
-    low, high = band
-    if not 0 < low < high:
+    low, high = check_range("band", band, low=0)
+    if low == 0:
         raise ValueError(f"band must be (low, high) with 0 < low < high, got {band!r}")
-    missing = [c for c in (*GROUPS, "layer", "ratio") if c not in sweep]
-    if missing:
-        raise ValueError(f"sweep lacks columns {missing}; pass what depth_sweep returns")
+    check_columns("sweep", sweep, (*GROUPS, "layer", "ratio"), what="what depth_sweep returns")
+    if sweep.empty:
+        raise ValueError("sweep is empty: it holds no network to summarise")
 
     def one(frame):
         frame = frame.sort_values("layer")

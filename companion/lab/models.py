@@ -1,26 +1,36 @@
 """Model builders: the multilayer perceptron every chapter experiments on."""
 
 from companion._quiet import keras
+from companion.tools.checks import check_choice, check_int, check_real, check_shape, check_string
 
 
 def _public_names(module):
     return sorted(n for n in dir(module) if n[:1].islower() and n not in {"get", "serialize", "deserialize"})
 
 
-def resolve_activation(activation):
-    """Return a Keras activation function from a name or a callable, with a clear error."""
+def resolve_activation(activation, *, argument="activation", within=None):
+    """Return a Keras activation function from a name or a callable, with a clear error.
+
+    ``None`` is Keras's linear activation. ``argument`` names the argument the value
+    came from, for the message (e.g. ``"output_activation"``), and ``within`` the
+    list that held it (e.g. ``"names"``).
+
+    Example:
+        >>> resolve_activation("relu").__name__
+        'relu'
+    """
     if callable(activation):
         return activation
     try:
         return keras.activations.get(activation)
     except (ValueError, TypeError):
         raise ValueError(
-            f"unknown activation {activation!r}; valid choices: "
-            f"{_public_names(keras.activations)}"
+            f"unknown {argument} {activation!r}{f' in {within}' if within else ''}; "
+            f"valid choices: {_public_names(keras.activations)}"
         ) from None
 
 
-def resolve_initializer(initializer, *, seed_offset=0):
+def resolve_initializer(initializer, *, seed_offset=0, argument="initializer", within=None):
     """Return a fresh Keras initializer from a name, a config dict or an instance.
 
     The result is a copy made through the initializer's config. A seeded one gets
@@ -37,7 +47,8 @@ def resolve_initializer(initializer, *, seed_offset=0):
             initializer = keras.initializers.get(initializer)
         except (ValueError, TypeError):
             raise ValueError(
-                f"unknown initializer {initializer!r}; valid choices: "
+                f"unknown {argument} {initializer!r}{f' in {within}' if within else ''}; "
+                "valid choices: "
                 f"{_public_names(keras.initializers)} or a keras.initializers.Initializer"
             ) from None
         if not isinstance(initializer, keras.initializers.Initializer):
@@ -46,11 +57,6 @@ def resolve_initializer(initializer, *, seed_offset=0):
     if isinstance(config.get("seed"), int):
         config["seed"] += seed_offset
     return initializer.__class__.from_config(config)
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 BATCH_NORM_PLACEMENTS = (None, "before", "after")
@@ -121,20 +127,16 @@ def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_unif
         >>> [layer.name for layer in model.layers]
         ['flatten', 'hidden_1', 'bn_1', 'activation_1', 'dropout_1', 'output']
     """
-    _positive_int("depth", depth, minimum=0)
-    _positive_int("width", width)
-    _positive_int("n_classes", n_classes)
-    if batch_norm not in BATCH_NORM_PLACEMENTS:
-        raise ValueError(f"unknown batch_norm {batch_norm!r}; valid choices: "
-                         f"{list(BATCH_NORM_PLACEMENTS)}")
-    if dropout_kind not in DROPOUT_KINDS:
-        raise ValueError(f"unknown dropout_kind {dropout_kind!r}; valid choices: "
-                         f"{list(DROPOUT_KINDS)}")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
-            or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}")
+    depth = check_int("depth", depth, minimum=0)
+    width = check_int("width", width, minimum=1)
+    n_classes = check_int("n_classes", n_classes, minimum=1)
+    check_choice("batch_norm", batch_norm, BATCH_NORM_PLACEMENTS)
+    check_choice("dropout_kind", dropout_kind, DROPOUT_KINDS)
+    dropout = check_real("dropout", dropout, low=0, high=1, closed="left")
+    example_shape = check_shape("example_shape", example_shape)
+    check_string("name", name, allow_none=True)
     hidden = resolve_activation(activation)
-    output = resolve_activation(output_activation)
+    output = resolve_activation(output_activation, argument="output_activation")
     resolve_initializer(initializer)  # validate once, before building anything
     _fresh(keras.regularizers.get, kernel_regularizer, "kernel_regularizer",
            keras.regularizers)
@@ -159,7 +161,7 @@ def build_mlp(*, depth=2, width=100, activation="relu", initializer="glorot_unif
     output_layer = dense(n_classes, output, "output", depth + 1)
     dropout_layer = keras.layers.AlphaDropout if dropout_kind == "alpha" \
         else keras.layers.Dropout
-    layers = [keras.Input(shape=tuple(example_shape)), keras.layers.Flatten(name="flatten")]
+    layers = [keras.Input(shape=example_shape), keras.layers.Flatten(name="flatten")]
     for index, layer in enumerate(hidden_layers, start=1):
         layers.append(layer)
         if batch_norm is not None:
@@ -206,15 +208,15 @@ def build_autoencoder(*, depth=2, width=100, coding_size=30, activation="relu",
         >>> autoencoder.output_shape
         (None, 28, 28)
     """
-    _positive_int("depth", depth, minimum=0)
-    _positive_int("width", width)
-    _positive_int("coding_size", coding_size)
+    depth = check_int("depth", depth, minimum=0)
+    width = check_int("width", width, minimum=1)
+    coding_size = check_int("coding_size", coding_size, minimum=1)
+    check_string("name", name, allow_none=True)
     hidden = resolve_activation(activation)
     resolve_initializer(initializer)
-    example_shape = tuple(example_shape)
+    example_shape = check_shape("example_shape", example_shape)
     n_pixels = 1
     for size in example_shape:
-        _positive_int("example_shape entries", size)
         n_pixels *= size
 
     def dense(units, layer_activation, layer_name, offset):

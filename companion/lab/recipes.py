@@ -19,12 +19,12 @@ cannot drift from the code:
 
 import dataclasses
 import inspect
-import numbers
 
 import pandas as pd
 
 from companion._quiet import keras
 from companion.lab.models import build_mlp
+from companion.tools.checks import check_choice, check_int, check_names, check_real
 from companion.tools.schedules import cycle_momentum, OneCycleSchedule
 from companion.lab.training import make_optimizer, STEPS_PER_EXECUTION
 
@@ -52,36 +52,22 @@ class Recipe:
     settings: dict
 
 
-def _rate(name, value, *, upper=1.0, closed=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not (0 <= value <= upper if closed else 0 <= value < upper):
-        bracket = "]" if closed else ")"
-        raise ValueError(f"{name} must be a number in [0, {upper}{bracket}, got {value!r}")
-    return float(value)
-
-
-def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
 def _optimizer(optimizer, learning_rate, schedule, total_steps):
     """An optimizer driven by ``schedule`` over ``total_steps`` (1cycle also cycles momentum)."""
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; valid choices: {list(SCHEDULES)}")
-    _positive("learning_rate", learning_rate)
+    check_choice("schedule", schedule, SCHEDULES)
+    learning_rate = check_real("learning_rate", learning_rate, low=0, closed="neither")
+    if total_steps is not None:
+        total_steps = check_int("total_steps", total_steps, minimum=2)
     if schedule is None:
         return make_optimizer(optimizer, learning_rate)
-    if isinstance(total_steps, bool) or not isinstance(total_steps, numbers.Integral) \
-            or total_steps < 2:
+    if total_steps is None:
         raise ValueError(f"schedule={schedule!r} needs total_steps, the optimizer steps of "
                          f"the whole run (epochs * steps per epoch), an integer >= 2; "
-                         f"got {total_steps!r}")
+                         f"got None")
     if schedule == "1cycle":
-        rates = OneCycleSchedule(learning_rate, int(total_steps))
+        rates = OneCycleSchedule(learning_rate, total_steps)
     else:
-        rates = keras.optimizers.schedules.CosineDecay(learning_rate, int(total_steps))
+        rates = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps)
     optimizer = make_optimizer(optimizer, None)
     optimizer.learning_rate = rates  # before the first step: Keras accepts a schedule
     if schedule == "1cycle" and (isinstance(getattr(optimizer, "beta_1", None), float)
@@ -91,6 +77,7 @@ def _optimizer(optimizer, learning_rate, schedule, total_steps):
 
 
 def _compile(name, model, optimizer, scaling, settings, steps_per_execution):
+    steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], steps_per_execution=steps_per_execution)
     return Recipe(name=name, model=model, scaling=scaling, settings=settings)
@@ -133,17 +120,16 @@ def default_recipe(*, total_steps=None, depth=3, width=100, initializer="he_norm
         (True, 'standard')
     """
     settings = dict(locals())
-    if scaling not in ("standard", "unit"):
-        raise ValueError(f"unknown scaling {scaling!r}; valid choices: ['standard', 'unit']")
-    _rate("l2", l2, upper=float("inf"))
+    check_choice("scaling", scaling, ("standard", "unit"))
+    check_int("steps_per_execution", steps_per_execution, minimum=1)
+    optimizer = _optimizer(optimizer, learning_rate, schedule, total_steps)
+    l2 = check_real("l2", l2, low=0)
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
     model = build_mlp(depth=depth, width=width, activation=activation, initializer=initializer,
-                      batch_norm=batch_norm, dropout=_rate("dropout", dropout),
+                      batch_norm=batch_norm, dropout=dropout,
                       kernel_regularizer=regularizer, example_shape=example_shape,
                       n_classes=n_classes, name="default_recipe")
-    return _compile("default", model, _optimizer(optimizer, learning_rate, schedule,
-                                                 total_steps),
-                    scaling, settings, steps_per_execution)
+    return _compile("default", model, optimizer, scaling, settings, steps_per_execution)
 
 
 def self_normalizing_recipe(*, total_steps=None, depth=3, width=100,
@@ -179,13 +165,14 @@ def self_normalizing_recipe(*, total_steps=None, depth=3, width=100,
         'standard'
     """
     settings = dict(locals())
+    check_int("steps_per_execution", steps_per_execution, minimum=1)
+    optimizer = _optimizer(optimizer, learning_rate, schedule, total_steps)
     model = build_mlp(depth=depth, width=width, activation=activation, initializer=initializer,
-                      dropout=_rate("dropout", dropout), dropout_kind="alpha",
+                      dropout=dropout, dropout_kind="alpha",
                       example_shape=example_shape, n_classes=n_classes,
                       name="self_normalizing_recipe")
-    return _compile("self_normalizing", model,
-                    _optimizer(optimizer, learning_rate, schedule, total_steps),
-                    "standard", settings, steps_per_execution)
+    return _compile("self_normalizing", model, optimizer, "standard", settings,
+                    steps_per_execution)
 
 
 def naive_recipe(*, total_steps=None, depth=3, width=100, initializer="normal_1",
@@ -213,14 +200,14 @@ def naive_recipe(*, total_steps=None, depth=3, width=100, initializer="normal_1"
         1.0
     """
     settings = dict(locals())
-    if scaling not in ("standard", "unit"):
-        raise ValueError(f"unknown scaling {scaling!r}; valid choices: ['standard', 'unit']")
-    if initializer == "normal_1":
+    check_choice("scaling", scaling, ("standard", "unit"))
+    check_int("steps_per_execution", steps_per_execution, minimum=1)
+    optimizer = _optimizer(optimizer, learning_rate, schedule, total_steps)
+    if isinstance(initializer, str) and initializer == "normal_1":
         initializer = keras.initializers.RandomNormal(stddev=1.0)
     model = build_mlp(depth=depth, width=width, activation=activation, initializer=initializer,
                       example_shape=example_shape, n_classes=n_classes, name="naive_recipe")
-    return _compile("naive", model, _optimizer(optimizer, learning_rate, schedule, total_steps),
-                    scaling, settings, steps_per_execution)
+    return _compile("naive", model, optimizer, scaling, settings, steps_per_execution)
 
 
 RECIPES = {"naive": naive_recipe, "default": default_recipe,
@@ -235,9 +222,7 @@ def get_recipe(name):
         >>> get_recipe("default").__name__
         'default_recipe'
     """
-    if name not in RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; valid choices: {list(RECIPES)}")
-    return RECIPES[name]
+    return RECIPES[check_choice("recipe", name, list(RECIPES))]
 
 
 def recipe_defaults(name):
@@ -290,8 +275,9 @@ def recipe_table(names=("default", "self_normalizing")):
         >>> recipe_table(["default"]).loc["activation", "default"]
         'ELU'
     """
-    if isinstance(names, str):
+    if isinstance(names, str):  # one recipe's column
         names = [names]
+    names = check_names("names", names, choices=list(RECIPES))
     table = pd.DataFrame({name: _describe(recipe_defaults(name), name) for name in names})
     table.index.name = "choice"
     return table

@@ -14,12 +14,13 @@ import pandas as pd
 from scipy import stats
 
 from companion.lab.seeding import reseed, seed_list
+from companion.tools.checks import (
+    check_array, check_bool, check_callable, check_columns, check_mapping, check_real,
+    check_string)
 
 
 def _check_confidence(confidence):
-    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) \
-            or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
+    return check_real("confidence", confidence, low=0, high=1, closed="neither")
 
 
 def run_seeds(configurations, *, seeds):
@@ -47,12 +48,9 @@ def run_seeds(configurations, *, seeds):
         0     0             a    0.0
         1     1             a    1.0
     """
-    if not configurations:
-        raise ValueError("configurations is empty: give at least one name -> run(seed)")
+    check_mapping("configurations", configurations, what="names to functions run(seed)")
     for name, run in configurations.items():
-        if not callable(run):
-            raise ValueError(f"configurations[{name!r}] must be a function of the seed, "
-                             f"got {type(run).__name__}")
+        check_callable(f"configurations[{name!r}]", run)
     seeds = seed_list(seeds)
     rows = []
     for seed in seeds:
@@ -91,10 +89,8 @@ def summarize(values, *, confidence=0.95):
         >>> s["mean"], s["std"], round(s["ci_high"], 3)
         (2.0, 1.0, 4.484)
     """
-    _check_confidence(confidence)
-    values = np.asarray(values, dtype=float).ravel()
-    if values.size < 2 or not np.all(np.isfinite(values)):
-        raise ValueError(f"need at least two finite values, got {values.tolist()}")
+    confidence = _check_confidence(confidence)
+    values = check_array("values", values, min_size=2).ravel()
     n = values.size
     mean = float(values.mean())
     std = float(values.std(ddof=1))
@@ -121,15 +117,23 @@ def seed_summary(per_seed, metric, *, by="configuration", confidence=0.95):
         >>> seed_summary(table, "score").loc["a", ["n", "mean", "std"]].tolist()
         [3.0, 2.0, 1.0]
     """
-    for column in (metric, by):
-        if column not in per_seed:
-            raise ValueError(f"unknown column {column!r}; valid choices: "
-                             f"{list(per_seed.columns)}")
+    _check_table(per_seed, metric=metric, by=by)
     rows = {name: summarize(group[metric], confidence=confidence)
             for name, group in per_seed.groupby(by, sort=False)}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = by
     return table
+
+
+def _check_table(per_seed, **columns):
+    """``per_seed`` is a non-empty table; each named column (``metric=...``) is in it."""
+    check_columns("per_seed", per_seed, (), what="a table such as run_seeds returns")
+    for argument, column in columns.items():
+        if column not in per_seed.columns:
+            raise ValueError(f"unknown {argument} {column!r}; valid choices: "
+                             f"{list(per_seed.columns)}")
+    if per_seed.empty:
+        raise ValueError("per_seed is empty: it holds no run")
 
 
 def paired_differences(per_seed, metric, *, baseline, by="configuration"):
@@ -151,10 +155,8 @@ def paired_differences(per_seed, metric, *, baseline, by="configuration"):
         0     0             b        0.50
         1     1             b        0.25
     """
-    for column in ("seed", metric, by):
-        if column not in per_seed:
-            raise ValueError(f"unknown column {column!r}; valid choices: "
-                             f"{list(per_seed.columns)}")
+    _check_table(per_seed, metric=metric, by=by)
+    check_columns("per_seed", per_seed, ("seed",), what="a table such as run_seeds returns")
     names = list(dict.fromkeys(per_seed[by]))
     if baseline not in names:
         raise ValueError(f"unknown baseline {baseline!r}; valid choices: {names}")
@@ -189,9 +191,18 @@ def verdict(summary, *, name, baseline, what="accuracy", higher_is_better=True):
         >>> verdict({"ci_low": -0.01, "ci_high": 0.02}, name="transfer", baseline="scratch")
         'these seeds show no reliable accuracy difference between transfer and scratch (the interval contains zero)'
     """
-    low, high = float(summary["ci_low"]), float(summary["ci_high"])
+    try:
+        low, high = summary["ci_low"], summary["ci_high"]
+    except (KeyError, TypeError, IndexError):
+        raise TypeError(f"summary must be a row of seed_summary (with ci_low and ci_high), "
+                        f"got {type(summary).__name__} {summary!r}") from None
+    low = check_real("summary['ci_low']", low)
+    high = check_real("summary['ci_high']", high)
     if not low <= high:
-        raise ValueError(f"need ci_low <= ci_high, got {low!r} and {high!r}")
+        raise ValueError(f"summary needs ci_low <= ci_high, got {low!r} and {high!r}")
+    higher_is_better = check_bool("higher_is_better", higher_is_better)
+    for label, text in (("name", name), ("baseline", baseline), ("what", what)):
+        check_string(label, text)
     if low > 0 or high < 0:
         better = name if (low > 0) == bool(higher_is_better) else baseline
         worse = baseline if better == name else name

@@ -6,6 +6,8 @@ import pandas as pd
 from companion.lab.seeding import reseed
 from companion.lab.models import build_mlp
 from companion.lab.training import train
+from companion.tools.checks import (
+    check_attributes, check_callable, check_int, check_mapping, check_real)
 from companion.tools.optim import _check_fresh
 
 
@@ -36,16 +38,19 @@ def bake_off(optimizers, data, *, epochs, target, build=None, seed=None, batch_s
         >>> table, results = bake_off({"adam": keras.optimizers.Adam()},  # doctest: +SKIP
         ...                           data, epochs=3, target=0.8)
     """
-    if not optimizers:
-        raise ValueError("optimizers is empty: give at least one name -> optimizer")
-    if not 0 < target <= 1:
-        raise ValueError(f"target must be an accuracy in (0, 1], got {target!r}")
+    check_mapping("optimizers", optimizers, what="names to fresh Keras optimizers")
+    target = check_real("target", target, low=0, high=1, closed="right")
+    check_int("epochs", epochs, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
+    check_attributes("data", data, ("x_train", "y_train", "x_valid", "y_valid"),
+                     what="a data set such as load_fashion_mnist returns")
     for name, optimizer in optimizers.items():
         try:
             _check_fresh(optimizer)
         except ValueError as error:
             raise ValueError(f"optimizers[{name!r}]: {error}") from None
-    build = build_mlp if build is None else build
+    build = build_mlp if build is None else check_callable("build", build)
+    seed = reseed(seed)  # checked before the first run
     rows, results = {}, {}
     for name, optimizer in optimizers.items():
         reseed(seed)

@@ -8,7 +8,10 @@ import pandas as pd
 from companion._quiet import keras, tf
 from companion.tools.callbacks import _reached, EpochTimer, StopAtTarget  # noqa: F401
 from companion.lab.seeding import reseed
-from companion.tools.checks import check_int, check_real
+from companion.tools.checks import (
+    check_attributes, check_bool, check_choice, check_int, check_mapping,
+    check_model, check_real)
+from companion.tools.diagnostics import resolve_loss
 from companion.tools.optimizers import make_optimizer
 from companion.tools.timing import interleaved_times
 
@@ -54,11 +57,9 @@ class TrainingResult:
             >>> result.time_to_target(0.85)  # doctest: +SKIP
             {'epochs': 3, 'seconds': 2.4}
         """
-        if monitor not in self.history:
-            raise ValueError(f"unknown monitor {monitor!r}; valid choices: "
-                             f"{[c for c in self.history.columns if c != 'seconds']}")
-        if mode not in ("max", "min"):
-            raise ValueError(f"unknown mode {mode!r}; valid choices: ['max', 'min']")
+        check_choice("monitor", monitor, [c for c in self.history.columns if c != "seconds"])
+        check_choice("mode", mode, ("max", "min"))
+        target = check_real("target", target)
         hits = self.history.index[_reached(self.history[monitor], target, mode)]
         if len(hits) == 0:
             return {"epochs": None, "seconds": None}
@@ -111,15 +112,29 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
         >>> result.history.columns.tolist()  # doctest: +SKIP
         ['accuracy', 'loss', 'val_accuracy', 'val_loss', 'seconds']
     """
+    check_model("model", model)
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    validate = check_bool("validate", validate)
+    evaluate = check_bool("evaluate", evaluate)
+    compile = check_bool("compile", compile)
+    check_attributes("data", data, ["x_train", "y_train"]
+                     + (["x_valid", "y_valid"] if validate else [])
+                     + (["x_test", "y_test"] if evaluate else []),
+                     what="a data set such as load_fashion_mnist returns")
     if target is not None:
         target = check_real("target", target, low=0, high=1, closed="right")
         if not validate:
             raise ValueError("target needs the validation accuracy: pass validate=True")
+    callbacks = _check_callbacks(callbacks)
     if compile:
-        model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss,
-                      metrics=list(metrics), steps_per_execution=steps_per_execution)
+        optimizer = make_optimizer(optimizer, learning_rate)
+        if isinstance(loss, str):
+            resolve_loss(loss)
+        metrics = _check_metrics(metrics)
+        steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                      steps_per_execution=steps_per_execution)
     elif not getattr(model, "compiled", False):
         raise ValueError(f"compile=False needs a compiled model; {model.name!r} is not")
     timer = EpochTimer()
@@ -137,6 +152,33 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
                               return_dict=True)
         test = {name: float(value) for name, value in test.items()}
     return TrainingResult(model=model, history=history, test=test)
+
+
+def _check_metrics(metrics):
+    if isinstance(metrics, (str, bytes)):
+        raise TypeError(f"metrics must be a list of metric names or objects, got the string "
+                        f"{metrics!r}; write [{metrics!r}]")
+    try:
+        return list(metrics)
+    except TypeError:
+        raise TypeError(f"metrics must be a list of metric names or objects, got "
+                        f"{type(metrics).__name__}") from None
+
+
+def _check_callbacks(callbacks):
+    if isinstance(callbacks, (str, bytes, keras.callbacks.Callback)):
+        raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got "
+                        f"{type(callbacks).__name__} {callbacks!r}")
+    try:
+        callbacks = list(callbacks)
+    except TypeError:
+        raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got "
+                        f"{type(callbacks).__name__}") from None
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise TypeError(f"callbacks[{i}] must be a keras.callbacks.Callback, got "
+                            f"{type(callback).__name__} {callback!r}")
+    return callbacks
 
 
 def compare(builders, data, *, seed=None, **train_kwargs):
@@ -159,13 +201,15 @@ def compare(builders, data, *, seed=None, **train_kwargs):
         ...     {"relu": lambda: build_mlp(activation="relu"),
         ...      "tanh": lambda: build_mlp(activation="tanh")}, data, epochs=3)
     """
-    if not builders:
-        raise ValueError("builders is empty: give at least one configuration")
-    results = {}
+    check_mapping("builders", builders, what="configuration names to model builders")
     for name, build in builders.items():
         if isinstance(build, keras.Model) or not callable(build):
-            raise ValueError(f"builders[{name!r}] must be a function returning a model, "
-                             f"got {type(build).__name__}")
+            raise TypeError(f"builders[{name!r}] must be a function returning a model, "
+                            f"got {type(build).__name__}")
+    check_attributes("data", data, ("x_train", "y_train"), what="a data set")
+    seed = reseed(seed)  # checked before the first configuration trains
+    results = {}
+    for name, build in builders.items():
         reseed(seed)
         results[name] = train(build(), data, **train_kwargs)
     table = pd.DataFrame({name: r.summary() for name, r in results.items()}).T
@@ -197,12 +241,15 @@ def target_table(results, target, *, monitor="val_accuracy", mode="max", skip_fi
         bn        2        2               2.0           5               1.21
         plain     2        0               inf           5               0.47
     """
-    if not results:
-        raise ValueError("results is empty: give at least one configuration")
+    check_mapping("results", results, what="configuration names to TrainingResults")
+    target = check_real("target", target)
+    check_choice("mode", mode, ("max", "min"))
+    skip_first = check_bool("skip_first", skip_first)
     rows = {}
     for name, runs in results.items():
-        runs = [runs] if isinstance(runs, TrainingResult) else list(runs)
-        if not runs or not all(isinstance(r, TrainingResult) for r in runs):
+        runs = [runs] if isinstance(runs, TrainingResult) else runs
+        if not isinstance(runs, (list, tuple)) or not runs \
+                or not all(isinstance(r, TrainingResult) for r in runs):
             raise ValueError(f"results[{name!r}] must be a TrainingResult or a non-empty "
                              "list of them")
         epochs = [r.time_to_target(target, monitor=monitor, mode=mode)["epochs"]
@@ -257,10 +304,11 @@ def epoch_seconds(models, data, *, rounds=3, batch_size=32, warmup=1):
     rounds = check_int("rounds", rounds, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     warmup = check_int("warmup", warmup, minimum=0)
-    if not models:
-        raise ValueError("models is empty: give at least one model")
+    check_mapping("models", models, what="names to compiled models")
+    check_attributes("data", data, ("x_train", "y_train"), what="a data set")
     for name, model in models.items():
-        if not isinstance(model, keras.Model) or not model.compiled:
+        check_model(f"models[{name!r}]", model)
+        if not model.compiled:
             raise ValueError(f"models[{name!r}] must be a compiled Keras model; "
                              "train it with companion.train first")
     batches = (tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))

@@ -7,18 +7,20 @@ weights into new layers, and :func:`replace_head` works on such a copy unless to
 otherwise.
 """
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
 from companion._quiet import keras
 from companion.lab.training import STEPS_PER_EXECUTION, train, TrainingResult
+from companion.tools.checks import (
+    check_array, check_attributes, check_bool, check_int, check_model, check_real,
+    check_string)
 
 
 def _check_model(model):
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
-    if not model.built:
-        raise ValueError(f"model {model.name!r} is not built; build it or call it on data first")
+    check_model("model", model, built=True)
 
 
 def clone_with_weights(model, *, name=None):
@@ -39,6 +41,7 @@ def clone_with_weights(model, *, name=None):
         True
     """
     _check_model(model)
+    check_string("name", name, allow_none=True)
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     copy.trainable = model.trainable
@@ -56,7 +59,7 @@ def _as_layers(head):
     wrong = [type(layer).__name__ for layer in layers
              if not isinstance(layer, keras.layers.Layer)]
     if wrong:
-        raise ValueError(f"head must be a keras Layer, a list of them or None; got {wrong}")
+        raise TypeError(f"head must be a keras Layer, a list of them or None; got {wrong}")
     return layers
 
 
@@ -88,9 +91,9 @@ def replace_head(model, head=None, *, drop=1, clone=True, name=None):
         (['hidden_2', 'head'], (None, 1))
     """
     _check_model(model)
-    if isinstance(drop, bool) or not isinstance(drop, int) or not 0 <= drop < len(model.layers):
-        raise ValueError(f"drop must be an integer in [0, {len(model.layers) - 1}] "
-                         f"(model {model.name!r} has {len(model.layers)} layers), got {drop!r}")
+    drop = check_int("drop", drop, minimum=0, maximum=len(model.layers) - 1)
+    clone = check_bool("clone", clone)
+    check_string("name", name, allow_none=True)
     head = _as_layers(head)
     source = clone_with_weights(model) if clone else model
     kept = source.layers[:len(source.layers) - drop]
@@ -98,21 +101,26 @@ def replace_head(model, head=None, *, drop=1, clone=True, name=None):
                             name=name or f"{model.name}_reused")
 
 
-def _select(model, layers):
+def _select(model, layers, argument="layers"):
     """The layers named, or the bottom ``layers`` ones, or all."""
     if layers is None:
         return list(model.layers)
-    if isinstance(layers, bool):
-        raise ValueError(f"layers must be None, an integer or a list of names, got {layers!r}")
-    if isinstance(layers, int):
-        if not 0 <= layers <= len(model.layers):
-            raise ValueError(f"layers must be in [0, {len(model.layers)}], got {layers}")
-        return list(model.layers[:layers])
+    if isinstance(layers, (numbers.Integral, bool, np.bool_)):
+        count = check_int(argument, layers, minimum=0, maximum=len(model.layers))
+        return list(model.layers[:count])
+    if isinstance(layers, (str, bytes)):
+        raise TypeError(f"{argument} must be None, an integer or a list of layer names, got "
+                        f"the string {layers!r}; write [{layers!r}]")
+    try:
+        requested = list(layers)
+    except TypeError:
+        raise TypeError(f"{argument} must be None, an integer or a list of layer names, got "
+                        f"{type(layers).__name__} {layers!r}") from None
     names = [layer.name for layer in model.layers]
-    unknown = [n for n in layers if n not in names]
+    unknown = [n for n in requested if n not in names]
     if unknown:
-        raise ValueError(f"unknown layers {unknown}; valid choices: {names}")
-    return [model.get_layer(n) for n in layers]
+        raise ValueError(f"unknown {argument} {unknown}; valid choices: {names}")
+    return [model.get_layer(n) for n in requested]
 
 
 def set_trainable(model, trainable, *, layers=None, learning_rate=None):
@@ -142,9 +150,10 @@ def set_trainable(model, trainable, *, layers=None, learning_rate=None):
         2
     """
     _check_model(model)
-    if not isinstance(trainable, (bool, np.bool_)):
-        raise ValueError(f"trainable must be True or False, got {trainable!r}")
+    trainable = check_bool("trainable", trainable)
     selected = _select(model, layers)
+    if learning_rate is not None:
+        learning_rate = check_real("learning_rate", learning_rate, low=0, closed="neither")
     if learning_rate is not None and not getattr(model, "compiled", False):
         raise ValueError("learning_rate is for recompiling, but the model is not compiled")
     for layer in selected:
@@ -184,11 +193,21 @@ def max_weight_change(before, model):
         >>> max_weight_change(model.get_weights(), model)
         0.0
     """
+    check_model("model", model)
     after = model.get_weights()
+    if not isinstance(before, (list, tuple)):
+        raise TypeError(f"before must be a list of weight arrays (model.get_weights()), got "
+                        f"{type(before).__name__}")
     if len(after) != len(before):
         raise ValueError(f"before holds {len(before)} arrays, the model {len(after)}")
-    return float(max((np.abs(np.asarray(a) - np.asarray(b)).max() for a, b in zip(after, before)),
-                     default=0.0))
+    changes = []
+    for i, (a, b) in enumerate(zip(after, before)):
+        b = check_array(f"before[{i}]", b, min_size=0, finite=False)
+        if b.shape != np.shape(a):
+            raise ValueError(f"before[{i}] has shape {b.shape}, the model's weight {i} "
+                             f"{np.shape(a)}")
+        changes.append(float(np.abs(np.asarray(a) - b).max()) if b.size else 0.0)
+    return max(changes, default=0.0)
 
 
 def rotation_task(images, *, seed=0):
@@ -209,9 +228,10 @@ def rotation_task(images, *, seed=0):
         >>> np.array_equal(rotated[0], np.rot90(np.arange(4.0).reshape(2, 2), k[0]))
         True
     """
-    images = np.asarray(images)
+    images = check_array("images", images, min_size=0, dtype=None)
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
         raise ValueError(f"images must have shape (n, side, side), got {images.shape}")
+    seed = check_int("seed", seed, minimum=0)
     k = np.random.default_rng(seed).integers(0, 4, size=len(images)).astype(np.uint8)
     rotated = np.empty_like(images)
     for quarter in range(4):
@@ -271,22 +291,26 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
         >>> result.test["accuracy"]  # doctest: +SKIP
         0.96
     """
+    check_attributes("data", data, ("x_train", "y_train", "x_test", "y_test"),
+                     what="a data set such as split_task_a_b returns")
     if isinstance(model, keras.Model) and not model.built:
         model.build((None, *np.shape(data.x_train)[1:]))  # e.g. a Sequential without Input
     _check_model(model)
     if not isinstance(optimizer, str):
-        raise ValueError("optimizer must be a name such as 'adam', "
-                         f"got {type(optimizer).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if isinstance(frozen_epochs, bool) or not isinstance(frozen_epochs, int) \
-            or not 0 <= frozen_epochs <= epochs:
-        raise ValueError(f"frozen_epochs must be an integer in [0, {epochs}], "
-                         f"got {frozen_epochs!r}")
-    _select(model, frozen_layers)  # validate before training anything
+        raise TypeError("optimizer must be a name such as 'adam' (each phase gets a fresh "
+                        f"one), got {type(optimizer).__name__}")
+    epochs = check_int("epochs", epochs, minimum=1)
+    frozen_epochs = check_int("frozen_epochs", frozen_epochs, minimum=0, maximum=epochs)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    learning_rate = check_real("learning_rate", learning_rate, low=0, closed="neither")
+    if fine_tune_learning_rate is not None:
+        fine_tune_learning_rate = check_real("fine_tune_learning_rate", fine_tune_learning_rate,
+                                             low=0, closed="neither")
+    _select(model, frozen_layers, "frozen_layers")  # validate before training anything
     if steps_per_execution is None:
         steps = -(-len(data.x_train) // batch_size)
         steps_per_execution = STEPS_PER_EXECUTION if steps >= STEPS_PER_EXECUTION else 1
+    steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
     if fine_tune_learning_rate is None:
         fine_tune_learning_rate = learning_rate if frozen_epochs == 0 else learning_rate / 10
     phases = [(True, frozen_epochs, learning_rate),
@@ -299,7 +323,7 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
         for layer in model.layers:
             layer.trainable = True
         if frozen:
-            for layer in _select(model, frozen_layers):
+            for layer in _select(model, frozen_layers, "frozen_layers"):
                 layer.trainable = False
         phase = train(model, data, epochs=phase_epochs, optimizer=optimizer,
                       learning_rate=rate, loss=loss, metrics=metrics, batch_size=batch_size,

@@ -16,6 +16,8 @@ probabilities (one row per example, summing to 1) and the true labels:
 import numpy as np
 import pandas as pd
 
+from companion.tools.checks import check_array, check_int
+
 DEFAULT_BINS = 15
 SUM_TOLERANCE = 1e-3  # float32 softmax rows sum to 1 within ~1e-6; averages too
 NLL_FLOOR = 1e-12
@@ -34,7 +36,7 @@ def check_probabilities(probabilities, labels):
         >>> p.dtype, y.tolist()
         (dtype('float64'), [1])
     """
-    p = np.asarray(probabilities, dtype=np.float64)
+    p = check_array("probabilities", probabilities, min_size=0, finite=False)
     if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] < 2:
         raise ValueError("probabilities must be a 2-D array (examples, classes) with at "
                          f"least one example and two classes, got shape {p.shape}")
@@ -46,24 +48,20 @@ def check_probabilities(probabilities, labels):
     if abs(sums[worst] - 1) > SUM_TOLERANCE:
         raise ValueError(f"every row of probabilities must sum to 1 (within "
                          f"{SUM_TOLERANCE:g}); row {worst} sums to {sums[worst]:.6g}")
-    y = np.asarray(labels)
+    y = check_array("labels", labels, min_size=0, finite=False, dtype=None)
     if y.shape != (p.shape[0],):
         raise ValueError(f"labels must hold one label per row of probabilities "
                          f"({p.shape[0]}), got shape {y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+        if not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)) \
+                or np.any(y != np.round(y)):
             raise ValueError(f"labels must be integer class indices, got dtype {y.dtype}")
     y = y.astype(np.int64)
     bad = (y < 0) | (y >= p.shape[1])
     if bad.any():
-        raise ValueError(f"label {y[bad][0]} out of range: valid class indices are 0 to "
-                         f"{p.shape[1] - 1}")
+        raise ValueError(f"labels holds {y[bad][0]}, out of range: valid class indices are 0 "
+                         f"to {p.shape[1] - 1}")
     return p, y
-
-
-def _check_bins(n_bins):
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
 
 
 def reliability_data(probabilities, labels, *, n_bins=DEFAULT_BINS):
@@ -91,7 +89,7 @@ def reliability_data(probabilities, labels, *, n_bins=DEFAULT_BINS):
         [[0.0, nan, nan], [2.0, 0.8, 0.5]]
     """
     p, y = check_probabilities(probabilities, labels)
-    _check_bins(n_bins)
+    n_bins = check_int("n_bins", n_bins, minimum=1)
     confidence = p.max(axis=1)
     correct = (p.argmax(axis=1) == y).astype(np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)

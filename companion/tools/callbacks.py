@@ -3,6 +3,7 @@
 import time
 
 from companion._quiet import keras
+from companion.tools.checks import check_choice, check_real, check_string
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -37,11 +38,9 @@ class StopAtTarget(keras.callbacks.Callback):
 
     def __init__(self, target, *, monitor="val_accuracy", mode="max"):
         super().__init__()
-        if mode not in ("max", "min"):
-            raise ValueError(f"unknown mode {mode!r}; valid choices: ['max', 'min']")
-        self.target = float(target)
-        self.monitor = monitor
-        self.mode = mode
+        self.mode = check_choice("mode", mode, ("max", "min"))
+        self.target = check_real("target", target)
+        self.monitor = check_string("monitor", monitor)
         self.reached_epoch = None
 
     def on_train_begin(self, logs=None):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from companion._quiet import keras, tf
+from companion.tools.checks import check_array, check_real
 
 CLIP_OPTIONS = ("clipvalue", "clipnorm", "global_clipnorm")
 
@@ -40,14 +41,17 @@ def clip_with_optimizer(gradients, *, clipvalue=None, clipnorm=None, global_clip
         raise ValueError(f"give exactly one of {list(CLIP_OPTIONS)}, got "
                          f"{sorted(given) or 'none'}")
     (name, value), = given.items()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    value = check_real(name, value, low=0, closed="neither")
     single = not isinstance(gradients, (list, tuple))
-    arrays = [np.asarray(g, dtype=np.float32) for g in ([gradients] if single else gradients)]
-    if not arrays or any(a.size == 0 for a in arrays):
-        raise ValueError("gradients must hold at least one non-empty array")
+    if single:
+        arrays = [check_array("gradients", gradients, dtype=np.float32, finite=False)]
+    else:
+        arrays = [check_array(f"gradients[{i}]", g, dtype=np.float32, finite=False)
+                  for i, g in enumerate(gradients)]
+    if not arrays:
+        raise ValueError("gradients must hold at least one non-empty array, got an empty list")
     variables = [keras.Variable(np.zeros_like(a)) for a in arrays]
-    optimizer = keras.optimizers.SGD(learning_rate=1.0, **given)
+    optimizer = keras.optimizers.SGD(learning_rate=1.0, **{name: value})
     optimizer.apply_gradients([(tf.constant(a), v) for a, v in zip(arrays, variables)])
     clipped = [-np.asarray(v) for v in variables]
     return clipped[0] if single else clipped
@@ -60,14 +64,17 @@ def cosine_similarity(a, b):
         >>> cosine_similarity(np.array([1.0, 0.0]), np.array([1.0, 1.0])).round(4)
         np.float64(0.7071)
     """
-    def flat(g):
+    def flat(name, g):
         parts = g if isinstance(g, (list, tuple)) else [g]
-        return np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts])
+        if not parts:
+            raise ValueError(f"{name} must hold at least one array, got an empty list")
+        return np.concatenate([np.ravel(check_array(name, p)) for p in parts])
 
-    a, b = flat(a), flat(b)
+    a, b = flat("a", a), flat("b", b)
     if a.shape != b.shape:
-        raise ValueError(f"the gradients differ in size: {a.size} and {b.size}")
+        raise ValueError(f"a and b differ in size: {a.size} and {b.size} values")
     norms = np.linalg.norm(a) * np.linalg.norm(b)
     if norms == 0:
-        raise ValueError("the cosine of a zero gradient is undefined")
+        raise ValueError(f"{'a' if not np.linalg.norm(a) else 'b'} is zero: the cosine of a "
+                         "zero gradient is undefined")
     return np.clip(a @ b / norms, -1.0, 1.0)

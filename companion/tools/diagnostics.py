@@ -4,10 +4,14 @@ import numpy as np
 import pandas as pd
 
 from companion._quiet import keras, tf
+from companion.tools.checks import (
+    check_array, check_choice, check_inputs, check_int, check_mapping, check_model,
+    check_range, check_real)
 
 
 def dense_layers(model):
     """The model's Dense layers, input side first."""
+    check_model("model", model)
     layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     if not layers:
         raise ValueError(f"model {model.name!r} has no Dense layer to measure")
@@ -27,11 +31,14 @@ def layer_outputs(model, x, *, batch_size=1024):
         {'hidden_1': (4, 8), 'hidden_2': (4, 8), 'output': (4, 10)}
     """
     layers = dense_layers(model)
+    check_model("model", model, built=True)
+    x = check_inputs("x", x, model)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     # A single input as a tensor, not a one-element list: the array passed to predict
     # must match the structure (Keras before 3.8 warns otherwise).
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     probe = keras.Model(inputs, [layer.output for layer in layers])
-    values = probe.predict(np.asarray(x), batch_size=batch_size, verbose=0)
+    values = probe.predict(x, batch_size=batch_size, verbose=0)
     if len(layers) == 1:  # a single-output model returns an array, not a list
         values = [values]
     return {layer.name: np.asarray(v) for layer, v in zip(layers, values)}
@@ -60,11 +67,8 @@ def layer_statistics(model, x, *, saturation=None, tolerance=0.05, batch_size=10
         ['depth', 'mean', 'std', 'saturated']
     """
     if saturation is not None:
-        low, high = saturation
-        if not low < high:
-            raise ValueError(f"saturation must be (low, high) with low < high, got {saturation!r}")
-    if not tolerance >= 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
+        low, high = check_range("saturation", saturation)
+    tolerance = check_real("tolerance", tolerance, low=0)
     rows = []
     for depth, (name, a) in enumerate(layer_outputs(model, x, batch_size=batch_size).items(), 1):
         row = {"layer": name, "depth": depth, "mean": float(a.mean()), "std": float(a.std())}
@@ -76,6 +80,22 @@ def layer_statistics(model, x, *, saturation=None, tolerance=0.05, batch_size=10
 
 
 GRADIENT_TARGETS = ("kernel", "output")
+
+
+def resolve_loss(loss):
+    """A Keras loss function from a name or a callable, with a clear error.
+
+    Example:
+        >>> resolve_loss("mse").__name__
+        'mean_squared_error'
+    """
+    if callable(loss):
+        return loss
+    try:
+        return keras.losses.get(loss)
+    except (ValueError, TypeError):
+        raise ValueError(f"unknown loss {loss!r}; give a Keras loss name such as "
+                         "'sparse_categorical_crossentropy', or a loss function") from None
 
 
 def gradient_norms(model, x, y, *, with_respect_to="kernel", loss="sparse_categorical_crossentropy"):
@@ -101,15 +121,21 @@ def gradient_norms(model, x, y, *, with_respect_to="kernel", loss="sparse_catego
         >>> norms.index.tolist()
         ['hidden_1', 'hidden_2', 'output']
     """
-    if with_respect_to not in GRADIENT_TARGETS:
-        raise ValueError(f"unknown with_respect_to {with_respect_to!r}; "
-                         f"valid choices: {list(GRADIENT_TARGETS)}")
+    check_choice("with_respect_to", with_respect_to, GRADIENT_TARGETS)
+    layers = dense_layers(model)
+    check_model("model", model, built=True)
     if with_respect_to == "output" and not isinstance(model, keras.Sequential):
         raise ValueError("with_respect_to='output' needs a keras.Sequential model, "
                          f"got {type(model).__name__}")
-    loss_fn = keras.losses.get(loss)
-    layers = dense_layers(model)
-    x = tf.convert_to_tensor(np.asarray(x), dtype=model.inputs[0].dtype)
+    loss_fn = resolve_loss(loss)
+    x = check_inputs("x", x, model)
+    y = check_array("y", y, min_size=0, dtype=None)
+    if y.ndim < 1 or len(y) != len(x):
+        raise ValueError(f"y must hold one target per example of x ({len(x)}), got shape "
+                         f"{y.shape}")
+    if not np.issubdtype(y.dtype, np.number):
+        raise ValueError(f"y must hold numbers (class indices or targets), got dtype {y.dtype}")
+    x = tf.convert_to_tensor(x, dtype=model.inputs[0].dtype)
     with tf.GradientTape() as tape:
         if with_respect_to == "kernel":
             targets = [layer.kernel for layer in layers]
@@ -126,7 +152,7 @@ def gradient_norms(model, x, y, *, with_respect_to="kernel", loss="sparse_catego
                 predictions = layer(predictions, training=True)
                 if layer in layers:
                     targets.append(predictions)
-        value = tf.reduce_mean(loss_fn(np.asarray(y), predictions))
+        value = tf.reduce_mean(loss_fn(y, predictions))
     gradients = tape.gradient(value, targets)
     rows = [{"layer": layer.name, "depth": depth, "gradient_norm": float(tf.norm(g))}
             for depth, (layer, g) in enumerate(zip(layers, gradients), 1)]
@@ -145,10 +171,24 @@ def relative_updates(before, after):
         >>> relative_updates({"a": np.ones((2, 2))}, {"a": 1.5 * np.ones((2, 2))})
         {'a': 0.5}
     """
+    check_mapping("before", before, what="layer names to kernels (kernel_snapshot)")
+    check_mapping("after", after, what="layer names to kernels (kernel_snapshot)")
     if before.keys() != after.keys():
-        raise ValueError(f"snapshots cover different layers: {sorted(before)} vs {sorted(after)}")
-    return {name: float(np.linalg.norm(after[name] - before[name]) / np.linalg.norm(before[name]))
-            for name in before}
+        raise ValueError(f"before and after cover different layers: {sorted(before)} vs "
+                         f"{sorted(after)}")
+    updates = {}
+    for name in before:
+        old = check_array(f"before[{name!r}]", before[name])
+        new = check_array(f"after[{name!r}]", after[name])
+        if old.shape != new.shape:
+            raise ValueError(f"before[{name!r}] and after[{name!r}] differ in shape: "
+                             f"{old.shape} and {new.shape}")
+        norm = np.linalg.norm(old)
+        if norm == 0:
+            raise ValueError(f"before[{name!r}] is all zeros: an update relative to it is "
+                             "undefined")
+        updates[name] = float(np.linalg.norm(new - old) / norm)
+    return updates
 
 
 class RelativeUpdateRecorder(keras.callbacks.Callback):
@@ -263,16 +303,9 @@ def saturated_units(model, x, *, bounds, tolerance=0.05, share=0.95, batch_size=
         >>> table["saturated_fraction"].tolist()  # sigmoid(0) = 0.5: not saturated
         [0.0]
     """
-    try:
-        low, high = (float(b) for b in bounds)
-    except (TypeError, ValueError):
-        raise ValueError(f"bounds must be (low, high), got {bounds!r}") from None
-    if not low < high:
-        raise ValueError(f"bounds must be (low, high) with low < high, got {bounds!r}")
-    if not tolerance >= 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
-    if not 0 < share <= 1:
-        raise ValueError(f"share must be in (0, 1], got {share!r}")
+    low, high = check_range("bounds", bounds)
+    tolerance = check_real("tolerance", tolerance, low=0)
+    share = check_real("share", share, low=0, high=1, closed="right")
     rows = []
     for depth, (name, a) in enumerate(_hidden_outputs(model, x, batch_size).items(), 1):
         a = a.reshape(len(a), -1)

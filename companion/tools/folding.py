@@ -10,6 +10,7 @@ and bias, which removes the BN layer and its cost from the inference model.
 import numpy as np
 
 from companion._quiet import keras
+from companion.tools.checks import check_bool, check_model
 
 # Layers that are the identity at inference: a BN map may be carried across them.
 _IDENTITY_AT_INFERENCE = (keras.layers.Dropout, keras.layers.AlphaDropout,
@@ -32,8 +33,10 @@ def batch_norm_affine(layer):
         ([0.9995, 0.9995, 0.9995], [0.0, 0.0, 0.0])
     """
     if not isinstance(layer, keras.layers.BatchNormalization):
-        raise ValueError(f"expected a BatchNormalization layer, got "
-                         f"{type(layer).__name__} {layer.name!r}")
+        raise TypeError(f"layer must be a BatchNormalization layer, got "
+                        f"{type(layer).__name__} {getattr(layer, 'name', layer)!r}")
+    if not layer.built:
+        raise ValueError(f"layer {layer.name!r} is not built: it has no statistics yet")
     mean = np.asarray(layer.moving_mean, dtype=np.float64)
     var = np.asarray(layer.moving_variance, dtype=np.float64)
     gamma = np.asarray(layer.gamma, dtype=np.float64) if layer.scale else 1.0
@@ -119,6 +122,8 @@ def fold_batch_norm(model, *, merge_activations=True):
         >>> [layer.name for layer in fold_batch_norm(model).layers]  # doctest: +SKIP
         ['flatten', 'hidden_1', 'hidden_2', 'output']
     """
+    check_model("model", model)
+    merge_activations = check_bool("merge_activations", merge_activations)
     if not isinstance(model, keras.Sequential):
         raise ValueError(
             f"fold_batch_norm supports keras.Sequential models, got "
@@ -181,6 +186,7 @@ def count_batch_norm(model):
         >>> count_batch_norm(build_mlp(depth=3, batch_norm="after"))  # doctest: +SKIP
         3
     """
+    check_model("model", model)
     count = 0
     for layer in model.layers:
         if isinstance(layer, keras.Model):

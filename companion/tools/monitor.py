@@ -40,12 +40,12 @@ back afterwards, so the monitor never changes the run it watches. With
 """
 
 import dataclasses
-import numbers
 import os
 
 import numpy as np
 
 from companion._quiet import keras, tf
+from companion.tools.checks import check_bool, check_int
 
 # ---------------------------------------------------------------------------------------
 # Thresholds of the diagnosis. Each is a rule of thumb; the docstrings say where it comes
@@ -281,14 +281,9 @@ def _watched_layers(model):
     return watched
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
-            or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _as_array(value, what):
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{what} must be a numeric array, got the string {value!r}")
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):
@@ -398,18 +393,14 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     def __init__(self, every=50, *, sample, log_dir=None, histograms=True, training=True):
         super().__init__()
-        self.every = _check_positive_int("every", every)
+        self.every = check_int("every", every, minimum=1)
         self._xs, self._structure, self._y = _split_sample(sample)
         if log_dir is not None and not isinstance(log_dir, (str, os.PathLike)):
             raise TypeError(f"log_dir must be a path (str or os.PathLike) or None, got "
                             f"{type(log_dir).__name__} {log_dir!r}")
         self.log_dir = None if log_dir is None else os.fspath(log_dir)
-        if not isinstance(histograms, (bool, np.bool_)):
-            raise TypeError(f"histograms must be True or False, got {histograms!r}")
-        self.histograms = bool(histograms)
-        if not isinstance(training, (bool, np.bool_)):
-            raise TypeError(f"training must be True or False, got {training!r}")
-        self.training = bool(training)
+        self.histograms = check_bool("histograms", histograms)
+        self.training = check_bool("training", training)
         self._records = []  # (step, epoch, window, values[n_layers, len(SERIES)])
         self._prepared_for = None
         self._writer = None

@@ -12,12 +12,13 @@ to rounding error; the docstrings state those details.
 import dataclasses
 import inspect
 import math
-import numbers
 
 import numpy as np
 import pandas as pd
 
 from companion._quiet import keras, tf
+from companion.tools.checks import (
+    check_array, check_bool, check_choice, check_int, check_mapping, check_real)
 
 
 # --- reference update rules ---------------------------------------------------------
@@ -203,10 +204,28 @@ RULES = {
 }
 
 
-def _get_rule(name):
-    if name not in RULES:
-        raise ValueError(f"unknown rule {name!r}; valid choices: {sorted(RULES)}")
-    return RULES[name]
+def _get_rule(name, argument="rule name"):
+    return RULES[check_choice(argument, name, sorted(RULES))]
+
+
+def _check_hyperparameters(name, rule, hyperparameters, argument="hyperparameters"):
+    """Each hyperparameter of ``rule``, checked: a bool where the default is one, else a
+    finite number, positive for the learning rate and in [0, 1) for a decay rate."""
+    unknown = sorted(set(hyperparameters) - set(rule.hyperparameters))
+    if unknown:
+        raise ValueError(f"unknown {argument} {unknown} for {name!r}; valid choices: "
+                         f"{sorted(rule.hyperparameters)}")
+    checked = {}
+    for key, value in hyperparameters.items():
+        if isinstance(rule.hyperparameters[key], bool):
+            checked[key] = check_bool(key, value)
+        elif key == "learning_rate":
+            checked[key] = check_real(key, value, low=0, closed="neither")
+        elif key in ("beta_1", "beta_2", "rho", "momentum"):
+            checked[key] = check_real(key, value, low=0, high=1, closed="left")
+        else:
+            checked[key] = check_real(key, value, low=0)
+    return checked
 
 
 def gradient_sequence(steps=50, size=8, *, seed=0):
@@ -219,10 +238,9 @@ def gradient_sequence(steps=50, size=8, *, seed=0):
         >>> gradient_sequence(steps=3, size=2).shape
         (3, 2)
     """
-    for label, value in (("steps", steps), ("size", size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
-    rng = np.random.default_rng(seed)
+    steps = check_int("steps", steps, minimum=1)
+    size = check_int("size", size, minimum=1)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     scales = 10.0 ** rng.uniform(-2, 1, size=size)
     return rng.normal(size=(steps, size)) * scales
 
@@ -300,10 +318,8 @@ def compare_with_keras(name, *, steps=50, size=8, seed=0, dtype="float64",
         True
     """
     rule = _get_rule(name)
-    unknown = sorted(set(hyperparameters) - set(rule.hyperparameters))
-    if unknown:
-        raise ValueError(f"unknown hyperparameters {unknown} for {name!r}; valid choices: "
-                         f"{sorted(rule.hyperparameters)}")
+    hyperparameters = _check_hyperparameters(name, rule, hyperparameters)
+    check_choice("dtype", dtype, ("float32", "float64"))
     gradients = gradient_sequence(steps, size, seed=seed)
     w0 = np.random.default_rng(seed + 1).normal(size=size)
     reference = run_reference(rule.update, gradients, w0, **hyperparameters)
@@ -345,6 +361,20 @@ def agreement_table(settings=None, *, steps=50, seed=0):
     """
     if settings is None:
         settings = {name: [{}, STRESS_SETTINGS[name]] for name in RULES}
+    check_mapping("settings", settings, what="rule names to lists of hyperparameter dicts")
+    steps = check_int("steps", steps, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    for name, variants in settings.items():
+        rule = _get_rule(name, argument="rule name in settings")
+        if not isinstance(variants, (list, tuple)) or not all(isinstance(hp, dict)
+                                                              for hp in variants):
+            raise TypeError(f"settings[{name!r}] must be a list of hyperparameter dicts, got "
+                            f"{variants!r}")
+        for hp in variants:
+            try:
+                _check_hyperparameters(name, rule, hp, argument=f"settings[{name!r}] keys")
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"settings[{name!r}]: {error}") from None
     rows = []
     for name, variants in settings.items():
         rule = _get_rule(name)
@@ -416,10 +446,7 @@ def ill_conditioned_quadratic(condition=25.0):
         >>> float(q(np.array([1.0, 1.0])))
         13.0
     """
-    if isinstance(condition, bool) or not isinstance(condition, numbers.Real) \
-            or not condition >= 1:
-        raise ValueError(f"condition must be a number >= 1, got {condition!r}")
-    condition = float(condition)
+    condition = check_real("condition", condition, low=1)
     return Landscape(
         name=f"quadratic, condition number {condition:g}",
         function=lambda w: 0.5 * (w[0] ** 2 + condition * w[1] ** 2),
@@ -434,12 +461,8 @@ def rosenbrock(a=1.0, b=100.0):
         >>> float(rosenbrock()(np.array([1.0, 1.0])))
         0.0
     """
-    for label, value in (("a", a), ("b", b)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"{label} must be a real number, got {value!r}")
-    if b <= 0:
-        raise ValueError(f"b must be > 0, got {b!r}")
-    a, b = float(a), float(b)
+    a = check_real("a", a)
+    b = check_real("b", b, low=0, closed="neither")
     return Landscape(
         name="Rosenbrock",
         function=lambda w: (a - w[0]) ** 2 + b * (w[1] - w[0] ** 2) ** 2,
@@ -471,11 +494,12 @@ def trajectory(optimizer, landscape, *, steps=100, start=None):
         (6, 2)
     """
     _check_fresh(optimizer)
-    if not isinstance(landscape, Landscape):
-        raise ValueError(f"landscape must be a Landscape, got {type(landscape).__name__}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    w = tf.Variable(np.array(landscape.start if start is None else start, dtype=np.float64))
+    _check_landscape(landscape)
+    steps = check_int("steps", steps, minimum=1)
+    start = landscape.start if start is None else check_array("start", start, ndim=1)
+    if np.shape(start) != (2,):
+        raise ValueError(f"start must be a point (x, y), got {start!r}")
+    w = tf.Variable(np.array(start, dtype=np.float64))
     optimizer.build([w])
 
     @tf.function  # one compiled loop: far faster than eager steps, same arithmetic
@@ -491,9 +515,25 @@ def trajectory(optimizer, landscape, *, steps=100, start=None):
     return np.concatenate([w.numpy()[None], run().numpy()])
 
 
+def _check_landscape(landscape):
+    if not isinstance(landscape, Landscape):
+        raise TypeError(f"landscape must be a Landscape (e.g. rosenbrock()), got "
+                        f"{type(landscape).__name__}")
+
+
 def distance_to_minimum(path, landscape):
-    """Euclidean distance from each point of ``path`` to the landscape's minimiser."""
-    return np.linalg.norm(np.asarray(path) - np.asarray(landscape.minimum), axis=-1)
+    """Euclidean distance from each point of ``path`` to the landscape's minimiser.
+
+    Example:
+        >>> distance_to_minimum([[3.0, 4.0], [0.0, 0.0]], ill_conditioned_quadratic()).tolist()
+        [5.0, 0.0]
+    """
+    _check_landscape(landscape)
+    path = check_array("path", path, finite=False)
+    if path.shape[-1:] != (2,):
+        raise ValueError(f"path must hold points (x, y), shape (steps, 2), got shape "
+                         f"{path.shape}")
+    return np.linalg.norm(path - np.asarray(landscape.minimum), axis=-1)
 
 
 # --- L2 regularisation versus decoupled weight decay --------------------------------
@@ -519,11 +559,12 @@ def decay_versus_l2(*, scales=(10.0, 1.0, 0.01), steps=200, learning_rate=0.01,
         >>> table.columns.tolist()
         ['adam + L2', 'adamw']
     """
-    scales = np.asarray(scales, dtype=np.float64)
-    if scales.ndim != 1 or scales.size < 1 or not np.all(scales > 0):
-        raise ValueError(f"scales must be positive numbers, got {scales!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    scales = check_array("scales", scales, ndim=1)
+    if not np.all(scales > 0):
+        raise ValueError(f"scales must be positive numbers, got {scales.tolist()}")
+    steps = check_int("steps", steps, minimum=1)
+    learning_rate = check_real("learning_rate", learning_rate, low=0, closed="neither")
+    weight_decay = check_real("weight_decay", weight_decay, low=0)
     noise = (-1.0) ** np.arange(steps)[:, None] * scales
 
     def final(update, l2, **hp):

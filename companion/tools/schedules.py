@@ -26,21 +26,12 @@ import numpy as np
 import pandas as pd
 
 from companion._quiet import keras, tf
+from companion.tools.checks import (
+    check_array, check_attributes, check_choice, check_int, check_model, check_real,
+    check_string)
 from companion.tools.optimizers import make_optimizer
 
 ANNEALING = ("cosine", "linear")
-
-
-def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _interpolate(start, end, fraction, annealing):
@@ -96,27 +87,22 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
                  initial_divisor=25.0, final_divisor=1e4, max_momentum=0.95,
                  min_momentum=0.85, annealing="cosine", name="OneCycleSchedule"):
         super().__init__()
-        self.max_learning_rate = _positive("max_learning_rate", max_learning_rate)
-        self.total_steps = _positive_int("total_steps", total_steps, minimum=2)
-        if (isinstance(warmup_fraction, bool) or not isinstance(warmup_fraction, numbers.Real)
-                or not 0 < warmup_fraction < 1):
-            raise ValueError(f"warmup_fraction must be a number in (0, 1), got {warmup_fraction!r}")
-        self.warmup_fraction = float(warmup_fraction)
-        self.initial_divisor = _positive("initial_divisor", initial_divisor)
-        self.final_divisor = _positive("final_divisor", final_divisor)
-        for label, value in (("max_momentum", max_momentum), ("min_momentum", min_momentum)):
-            if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                    or not 0 <= value < 1):
-                raise ValueError(f"{label} must be a number in [0, 1), got {value!r}")
-        if min_momentum > max_momentum:
+        positive = {"low": 0, "closed": "neither"}
+        self.max_learning_rate = check_real("max_learning_rate", max_learning_rate, **positive)
+        self.total_steps = check_int("total_steps", total_steps, minimum=2)
+        self.warmup_fraction = check_real("warmup_fraction", warmup_fraction, low=0, high=1,
+                                          closed="neither")
+        self.initial_divisor = check_real("initial_divisor", initial_divisor, **positive)
+        self.final_divisor = check_real("final_divisor", final_divisor, **positive)
+        self.max_momentum = check_real("max_momentum", max_momentum, low=0, high=1,
+                                       closed="left")
+        self.min_momentum = check_real("min_momentum", min_momentum, low=0, high=1,
+                                       closed="left")
+        if self.min_momentum > self.max_momentum:
             raise ValueError(f"min_momentum ({min_momentum!r}) must not exceed "
                              f"max_momentum ({max_momentum!r})")
-        self.max_momentum = float(max_momentum)
-        self.min_momentum = float(min_momentum)
-        if annealing not in ANNEALING:
-            raise ValueError(f"unknown annealing {annealing!r}; valid choices: {list(ANNEALING)}")
-        self.annealing = annealing
-        self.name = name
+        self.annealing = check_choice("annealing", annealing, ANNEALING)
+        self.name = check_string("name", name)
 
     @property
     def initial_learning_rate(self):
@@ -336,11 +322,11 @@ def cycle_momentum(optimizer, schedule):
         0.95
     """
     if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise ValueError(f"optimizer must be a keras.optimizers.Optimizer, "
-                         f"got {type(optimizer).__name__}")
+        raise TypeError(f"optimizer must be a keras.optimizers.Optimizer, "
+                        f"got {type(optimizer).__name__}")
     if not callable(getattr(schedule, "momentum", None)):
-        raise ValueError(f"schedule must have a momentum(step) method, such as "
-                         f"OneCycleSchedule; got {type(schedule).__name__}")
+        raise TypeError(f"schedule must have a momentum(step) method, such as "
+                        f"OneCycleSchedule; got {type(schedule).__name__}")
     names = [n for n in MOMENTUM_NAMES if isinstance(getattr(optimizer, n, None), float)]
     if not names:
         raise ValueError(f"{type(optimizer).__name__} has no momentum to cycle; valid "
@@ -375,12 +361,16 @@ def schedule_values(schedule, steps):
         [1.0, 0.1, 0.01]
     """
     if not callable(schedule):
-        raise ValueError(f"schedule must be callable on a step, got {type(schedule).__name__}")
-    if isinstance(steps, numbers.Integral) and not isinstance(steps, bool):
-        steps = np.arange(_positive_int("steps", steps))
-    steps = np.asarray(steps, dtype=np.int64)
-    if steps.ndim != 1:
-        raise ValueError(f"steps must be an integer or a 1-D array, got shape {steps.shape}")
+        raise TypeError(f"schedule must be callable on a step, got {type(schedule).__name__}")
+    if isinstance(steps, (numbers.Integral, bool, np.bool_)):
+        steps = np.arange(check_int("steps", steps, minimum=1))
+    else:
+        values = check_array("steps", steps, ndim=1, dtype=None)
+        if not np.issubdtype(values.dtype, np.number) or np.any(values < 0) \
+                or np.any(values != np.round(values)):
+            raise ValueError(f"steps must be an integer >= 1 or a 1-D array of integers "
+                             f">= 0, got {steps!r}")
+        steps = values.astype(np.int64)
     try:
         values = np.asarray(keras.ops.convert_to_numpy(schedule(steps)), dtype=np.float64)
         if values.shape == steps.shape:
@@ -551,23 +541,28 @@ def lr_range_test(model, data, *, optimizer="sgd", min_learning_rate=1e-5,
         >>> result.suggestion  # doctest: +SKIP
         0.09
     """
+    check_model("model", model, built=True)
+    check_attributes("data", data, ("x_train", "y_train"), what="a data set")
     optimizer = make_optimizer(optimizer)
     if not isinstance(optimizer.learning_rate, keras.Variable):
         raise ValueError("the range test sets the learning rate at each step, so the optimizer "
                          "needs a float learning rate, not a schedule or a callable")
-    low = _positive("min_learning_rate", min_learning_rate)
-    high = _positive("max_learning_rate", max_learning_rate)
+    low = check_real("min_learning_rate", min_learning_rate, low=0, closed="neither")
+    high = check_real("max_learning_rate", max_learning_rate, low=0, closed="neither")
     if not low < high:
         raise ValueError(f"min_learning_rate ({low}) must be below max_learning_rate ({high})")
-    steps = _positive_int("steps", steps, minimum=10)
-    batch_size = _positive_int("batch_size", batch_size)
-    divergence = _positive("divergence", divergence)
-    window = max(5, round(0.05 * steps)) if window is None else _positive_int("window", window)
-    if not model.built:
-        raise ValueError(f"model {model.name!r} is not built: give it a keras.Input")
-
-    rng = np.random.default_rng(np.random.randint(2**31 - 1) if seed is None else seed)
+    steps = check_int("steps", steps, minimum=10)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    divergence = check_real("divergence", divergence, low=1, closed="neither")
+    window = max(5, round(0.05 * steps)) if window is None else check_int("window", window,
+                                                                           minimum=1)
+    seed = np.random.randint(2**31 - 1) if seed is None else check_int("seed", seed, minimum=0)
     n = len(data.x_train)
+    if n == 0 or len(data.y_train) != n:
+        raise ValueError(f"data must hold training examples with one label each, got "
+                         f"{n} images and {len(data.y_train)} labels")
+
+    rng = np.random.default_rng(seed)
     order = np.concatenate([rng.permutation(n) for _ in range(-(-steps * batch_size // n))])
     order = order[:steps * batch_size]
     ramp = keras.optimizers.schedules.ExponentialDecay(low, steps - 1, high / low)

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from companion.tools.checks import check_int
+from companion.tools.checks import check_callable, check_inputs, check_int, check_mapping, check_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,9 +42,13 @@ class Timing:
             >>> Timing(runs=(2.0, 3.0, 9.0)).ratio_to(Timing(runs=(1.0, 1.0, 3.0)))
             3.0
         """
-        if not isinstance(other, Timing) or len(other.runs) != len(self.runs):
-            raise ValueError("ratio_to needs a Timing of as many rounds, got "
-                             f"{other!r}")
+        if not isinstance(other, Timing):
+            raise TypeError(f"other must be a Timing, got {type(other).__name__} {other!r}")
+        if len(other.runs) != len(self.runs):
+            raise ValueError(f"other must have as many rounds as this Timing ({len(self.runs)}), "
+                             f"got {len(other.runs)}")
+        if not all(b > 0 for b in other.runs):
+            raise ValueError(f"other has a run of {min(other.runs)} s: a ratio to it is undefined")
         return statistics.median(a / b for a, b in zip(self.runs, other.runs))
 
 
@@ -59,8 +63,7 @@ def time_call(fn, *, repeats=7, warmup=1, number=1):
         >>> len(timing.runs), timing.best <= timing.median <= timing.worst
         (5, True)
     """
-    if not callable(fn):
-        raise ValueError(f"fn must be callable, got {type(fn).__name__}")
+    check_callable("fn", fn)
     check_int("repeats", repeats, minimum=1)
     return interleaved_times({"fn": fn}, rounds=repeats, warmup=warmup, number=number)["fn"]
 
@@ -76,7 +79,8 @@ def inference_time(model, x, *, repeats=7, warmup=2, number=1):
         >>> inference_time(build_mlp(depth=2), x_batch).median  # doctest: +SKIP
         0.0031
     """
-    x = np.asarray(x)
+    check_model("model", model)
+    x = check_inputs("x", x, model)
     return time_call(functools.partial(_forward, model, x), repeats=repeats,
                      warmup=warmup, number=number)
 
@@ -104,11 +108,9 @@ def interleaved_times(calls, *, rounds=5, warmup=0, number=1):
         >>> times["long"].ratio_to(times["short"]) > 1
         True
     """
-    if not calls:
-        raise ValueError("calls is empty: give at least one name -> function")
+    check_mapping("calls", calls, what="names to functions")
     for name, fn in calls.items():
-        if not callable(fn):
-            raise ValueError(f"calls[{name!r}] must be callable, got {type(fn).__name__}")
+        check_callable(f"calls[{name!r}]", fn)
     check_int("rounds", rounds, minimum=1)
     check_int("warmup", warmup, minimum=0)
     check_int("number", number, minimum=1)
@@ -142,9 +144,10 @@ def interleaved_inference_time(models, x, *, rounds=15, number=3, warmup=2):
         >>> np.median(np.array(times["bn"].runs) / times["folded"].runs)  # doctest: +SKIP
         1.9
     """
-    if not models:
-        raise ValueError("models is empty: give at least one model")
-    x = np.asarray(x)
+    check_mapping("models", models, what="names to models")
+    for name, model in models.items():
+        check_model(f"models[{name!r}]", model)
+    x = check_inputs("x", x, next(iter(models.values())))
     return interleaved_times(
         {name: functools.partial(_forward, model, x) for name, model in models.items()},
         rounds=rounds, warmup=warmup, number=number)

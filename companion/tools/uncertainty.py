@@ -14,6 +14,7 @@ while every other layer, batch normalisation included, stays in inference mode.
 import numpy as np
 
 from companion._quiet import keras, tf
+from companion.tools.checks import check_inputs, check_int, check_model
 from companion.tools.layers import MCAlphaDropout, MCDropout
 
 MC_LAYERS = (MCDropout, MCAlphaDropout)
@@ -59,10 +60,7 @@ def mc_dropout_model(model):
         >>> [type(layer).__name__ for layer in net.layers]
         ['Flatten', 'Dense', 'MCDropout', 'Dense']
     """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
-    if not model.built:
-        raise ValueError("model is not built: call it on data or give it an Input first")
+    check_model("model", model, built=True)
     clone = keras.models.clone_model(model, clone_function=_mc_twin, recursive=True)
     clone.set_weights(model.get_weights())
     return clone
@@ -116,19 +114,12 @@ class _Sampler:
 
 
 def _check(model, x, n_samples, batch_size):
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
-            or n_samples < 1:
-        raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim < 1 or len(x) == 0:
-        raise ValueError(f"x must hold at least one example, got shape {x.shape}")
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_model("model", model, built=True)
+    x = check_inputs("x", x, model)
     net = model if has_mc_layers(model) else mc_dropout_model(model)
-    return net, x
+    return net, x, n_samples, batch_size
 
 
 def _chunks(n_examples, n_samples, batch_size):
@@ -160,7 +151,7 @@ def mc_samples(model, x, *, n_samples=100, batch_size=DEFAULT_BATCH_SIZE):
         >>> mc_samples(net, np.ones((3, 4)), n_samples=5).shape
         (5, 3, 10)
     """
-    net, x = _check(model, x, n_samples, batch_size)
+    net, x, n_samples, batch_size = _check(model, x, n_samples, batch_size)
     sampler = _Sampler(net)
     per_call, reps = _chunks(len(x), n_samples, batch_size)
     blocks = []
@@ -208,7 +199,7 @@ def mc_predict(model, x, *, n_samples=100, batch_size=DEFAULT_BATCH_SIZE):
         >>> mean.shape, bool(np.allclose(mean.sum(axis=1), 1))
         ((3, 10), True)
     """
-    net, x = _check(model, x, n_samples, batch_size)
+    net, x, n_samples, batch_size = _check(model, x, n_samples, batch_size)
     sampler = _Sampler(net)
     per_call, reps = _chunks(len(x), n_samples, batch_size)
     means, stds = [], []
