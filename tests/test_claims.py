@@ -95,6 +95,22 @@ def test_bounded_claim_needs_a_real_number(measured):
         claim("statement", measured, at_least=0)
 
 
+@pytest.mark.parametrize("kwargs, named", [
+    ({"at_least": float("nan")}, "at_least"),
+    ({"at_most": float("nan")}, "at_most"),
+    ({"at_least": "1"}, "at_least"),
+    ({"at_most": True}, "at_most"),
+    ({"at_least": 2, "at_most": 1}, "at_least"),
+])
+def test_bad_bounds_are_named(kwargs, named):
+    with pytest.raises(ValueError, match=named):
+        claim("statement", 0.5, **kwargs)
+
+
+def test_infinite_bounds_are_bounds():
+    assert str(claim("finite", 0.5, at_least=-math.inf, at_most=math.inf)).startswith("verified:")
+
+
 @pytest.mark.parametrize("statement", ["", "   ", None, 3])
 def test_statement_must_be_text(statement):
     with pytest.raises(ValueError):

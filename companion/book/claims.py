@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from companion.book import ledger
+from companion.tools.checks import check_real
 
 
 class ClaimError(AssertionError):
@@ -81,6 +82,13 @@ def claim(statement, measured, *, at_least=None, at_most=None, holds=None):
         return Claim(statement, evidence)
     if isinstance(measured, bool) or not isinstance(measured, numbers.Real):
         raise ValueError(f"measured must be a real number for a bounded claim, got {measured!r}")
+    # A NaN bound would make every comparison false and fail the claim with a message
+    # that blames the measurement; an inverted interval could never hold.
+    for name, bound in (("at_least", at_least), ("at_most", at_most)):
+        if bound is not None:
+            check_real(name, bound, finite=False)
+    if at_least is not None and at_most is not None and at_least > at_most:
+        raise ValueError(f"at_least ({at_least!r}) must not exceed at_most ({at_most!r})")
     required = []
     if at_least is not None:
         required.append(f">= {_format(at_least)}")
