@@ -31,6 +31,7 @@ import functools
 import http.server
 import os
 import pathlib
+import re
 import threading
 import urllib.parse
 
@@ -126,6 +127,7 @@ BROKEN_IMAGES = """() => Array.from(document.images)
 # too small to read. The book's plots set 13-pt text at 90 px per inch, 16 CSS px at
 # full size; shown at MIN_FIGURE_SCALE of that size or more, it stays 9 px or larger.
 MIN_FIGURE_SCALE = 0.55
+CHAPTER_PAGE = re.compile(r"book/\d\d_\w+\.html")
 FIGURES = """() => Array.from(document.querySelectorAll('.cell_output img'))
   .filter(i => i.getClientRects().length && i.naturalWidth > 0)
   .map(i => ({src: i.getAttribute('src'), shown: [i.clientWidth, i.clientHeight],
@@ -303,6 +305,10 @@ def test_page(browser, base_url, visited, path, device):
     assert not errors, f"{path} ({device}): console errors {errors}"
     assert not broken, f"{path} ({device}): images that did not load: {broken}"
     assert not unrendered, f"{path} ({device}): mathematics left unrendered: {unrendered}"
+    # Every chapter plots; a chapter page without a figure was executed without an inline
+    # backend (a build once lost all its figures to the test suite's MPLBACKEND).
+    if CHAPTER_PAGE.fullmatch(path):
+        assert figures, f"{path} ({device}): a chapter page without a single figure"
     distorted = [f["src"] for f in figures if abs(
         f["shown"][0] * f["natural"][1] / (f["shown"][1] * f["natural"][0]) - 1) > 0.02]
     assert not distorted, f"{path} ({device}): figures out of proportion: {distorted}"
