@@ -7,8 +7,9 @@ import pytest
 
 from companion._quiet import keras
 from companion.lab import recipes
-from companion.lab.recipes import (default_recipe, naive_recipe, RECIPES, recipe_defaults,
-                               recipe_table, self_normalizing_recipe)
+from companion.lab.recipes import (default_recipe, keras_defaults_recipe, naive_recipe, RECIPES,
+                               recipe_defaults, recipe_table, self_normalizing_recipe,
+                               sgd_1cycle_recipe)
 from companion.tools.schedules import OneCycleSchedule
 
 
@@ -209,7 +210,8 @@ def test_a_saved_1cycle_recipe_resumes_with_its_momentum_still_cycling(run_pytho
      "dropout must be a finite number in [0, 1), got nan"),
     (lambda: default_recipe(total_steps=10, l2=float("inf")), "l2 must be a finite number in [0, inf), got inf"),
     (lambda: default_recipe(total_steps=2.5), "total_steps must be an integer >= 2, got 2.5"),
-    (lambda: recipe_table(["bogus"]), "unknown names ['bogus']; valid choices: ['naive', 'default', 'self_normalizing']"),
+    (lambda: recipe_table(["bogus"]), "unknown names ['bogus']; valid choices: ['naive', 'default', 'self_normalizing', "
+     "'keras_defaults', 'sgd_1cycle']"),
 ])
 def test_bad_inputs_name_the_argument(call, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -221,3 +223,49 @@ def test_numpy_scalars_are_accepted():
                             steps_per_execution=np.int64(4), dropout=np.float32(0.25))
     schedule = recipe.model.optimizer._learning_rate
     assert schedule.total_steps == 100 and schedule.max_learning_rate == pytest.approx(0.01)
+
+
+# --- the practitioners' baselines ---------------------------------------------------------
+
+def test_keras_defaults_recipe_is_keras_left_at_its_defaults():
+    recipe = keras_defaults_recipe()
+    model = recipe.model
+    assert recipe.name == "keras_defaults" and recipe.scaling == "unit"
+    assert recipe.settings["batch_size"] == 32
+    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in model.layers)
+    assert [l.units for l in _dense(model)] == [100, 100, 100, 10]
+    assert all(isinstance(l.kernel_initializer, keras.initializers.HeNormal)
+               for l in _dense(model))
+    assert all(l.activation is keras.activations.relu for l in _dense(model)[:-1])
+    assert type(model.optimizer) is keras.optimizers.Adam
+    # Keras's own default rate and betas, not cycled
+    assert float(model.optimizer.learning_rate) == pytest.approx(
+        keras.optimizers.Adam().get_config()["learning_rate"])
+    assert float(model.optimizer.beta_1) == pytest.approx(0.9)
+
+
+def test_sgd_1cycle_recipe_follows_the_linear_three_point_cycle():
+    total = 200
+    recipe = sgd_1cycle_recipe(total_steps=total)
+    optimizer = recipe.model.optimizer
+    assert recipe.name == "sgd_1cycle" and recipe.scaling == "unit"
+    assert recipe.settings["batch_size"] == 128
+    assert type(optimizer) is keras.optimizers.SGD and float(optimizer.momentum) == 0.0
+    assert all(l.activation is keras.activations.relu for l in _dense(recipe.model)[:-1])
+    rates = optimizer._learning_rate
+    steps = np.arange(0, total + 1)
+    # independent: a linear rise 0.01 -> 0.1 over the first 45%, then a linear fall to 1e-5
+    peak = 0.45 * total
+    expected = np.where(steps <= peak, 0.01 + (0.1 - 0.01) * steps / peak,
+                        0.1 + (1e-5 - 0.1) * (steps - peak) / (total - peak))
+    got = np.array([float(rates(int(step))) for step in steps])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-8)
+
+
+def test_the_table_shows_the_baselines_and_their_batch_sizes():
+    table = recipe_table(["keras_defaults", "sgd_1cycle"])
+    assert table.loc["optimizer"].tolist() == ["Adam, rate 0.001", "plain SGD, rate 0.1"]
+    assert table.loc["schedule"].tolist() == ["constant", "linear 1cycle (no momentum)"]
+    assert table.loc["batch size"].tolist() == ["32", "128"]
+    assert table.loc["normalization"].tolist() == ["none", "none"]
+    assert table.loc["input scaling"].tolist() == ["[0, 1]", "[0, 1]"]
