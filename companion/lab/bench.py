@@ -104,12 +104,15 @@ class BenchResult:
 
 
 def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbacks=(),
-             **recipe_kwargs):
+             schedule_epochs=None, **recipe_kwargs):
     """Train one fresh recipe for ``max_epochs``, or until validation accuracy reaches ``target``.
 
-    The recipe's schedule is laid out over ``max_epochs`` epochs, the longest
-    the run may last. ``batch_size`` defaults to the recipe's own (its
-    ``batch_size`` keyword default); ``callbacks`` go to ``fit``.
+    The recipe's schedule is laid out over ``schedule_epochs`` epochs (by
+    default ``max_epochs``, the longest the run may last): the length of
+    training the recipe is meant for, which need not be the benchmark's cap.
+    After ``schedule_epochs`` the schedule stays at its final rate.
+    ``batch_size`` defaults to the recipe's own (its ``batch_size`` keyword
+    default); ``callbacks`` go to ``fit``.
 
     Returns:
         ``(recipe, TrainingResult)``.
@@ -130,9 +133,11 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
     if target is not None:
         target = check_real("target", target, low=0, high=1, closed="right")
     steps_per_epoch = -(-len(data.x_train) // batch_size)
+    schedule_epochs = check_int("schedule_epochs", max_epochs if schedule_epochs is None
+                                else schedule_epochs, minimum=1)
     if "batch_size" in inspect.signature(builder).parameters:
         recipe_kwargs = {**recipe_kwargs, "batch_size": batch_size}
-    recipe = builder(total_steps=max(2, max_epochs * steps_per_epoch), **recipe_kwargs)
+    recipe = builder(total_steps=max(2, schedule_epochs * steps_per_epoch), **recipe_kwargs)
     return recipe, train(recipe.model, data, epochs=max_epochs, batch_size=batch_size,
                          target=target, compile=False, evaluate=False, callbacks=callbacks)
 
@@ -149,7 +154,7 @@ def _own_batch_size(builder, recipe_kwargs):
 
 def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, target,
                      seeds=3, max_epochs=10, train_size=None, data=None, batch_size=None,
-                     recipe_kwargs=None, progress=None):
+                     recipe_kwargs=None, schedule_epochs=None, progress=None):
     """Epochs and wall seconds until each configuration first reaches ``target``, per seed.
 
     For every seed, and within it every configuration in turn, the global
@@ -174,6 +179,9 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
             of its ``recipe_kwargs``.
         recipe_kwargs: a mapping from a configuration's name to extra keyword
             arguments for its recipe (e.g. ``{"default": {"depth": 2}}``).
+        schedule_epochs: a mapping from a configuration's name to the epochs
+            its schedule is laid over (see :func:`run_once`); a configuration
+            not named has its schedule laid over ``max_epochs``.
         progress: ``None``, or a function called after every run as
             ``progress(done, total, configuration, seed)`` (the command line's
             progress bar).
@@ -202,6 +210,14 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
     unknown = sorted(set(recipe_kwargs) - set(configs))
     if unknown:
         raise ValueError(f"recipe_kwargs names {unknown}, which are not among configs {configs}")
+    schedule_epochs = dict(check_mapping("schedule_epochs", schedule_epochs or {},
+                                         min_size=0, what="configuration names to epochs"))
+    unknown = sorted(set(schedule_epochs) - set(configs))
+    if unknown:
+        raise ValueError(f"schedule_epochs names {unknown}, which are not among configs "
+                         f"{configs}")
+    for name, epochs in schedule_epochs.items():
+        check_int(f"schedule_epochs[{name!r}]", epochs, minimum=1)
     for name, kwargs in recipe_kwargs.items():
         check_mapping(f"recipe_kwargs[{name!r}]", kwargs, min_size=0,
                       what="keyword names to values")
@@ -231,7 +247,7 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
                       if key != "batch_size"}
             _, result = run_once(builder, dataset(scaling), target=target,
                                  max_epochs=max_epochs, batch_size=batch_sizes[name],
-                                 **kwargs)
+                                 schedule_epochs=schedule_epochs.get(name), **kwargs)
             hit = result.time_to_target(target)
             reached = hit["epochs"] is not None
             epochs_run = int(len(result.history))
@@ -249,6 +265,8 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
     some = next(iter(datasets.values()))
     settings = {"train_size": int(len(some.x_train)), "valid_size": int(len(some.x_valid)),
                 "batch_sizes": batch_sizes, "seeds": [int(s) for s in seeds],
+                "schedule_epochs": {name: int(schedule_epochs.get(name, max_epochs))
+                                    for name in configs},
                 "configs": configs}
     return BenchResult(runs=runs, summary=summarize_runs(runs), target=float(target),
                        max_epochs=int(max_epochs), settings=settings)
