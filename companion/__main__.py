@@ -92,7 +92,7 @@ def _bench(args):
         if not os.access(folder, os.W_OK):
             raise ValueError(f"--json {args.json!r}: its directory {str(folder)!r} is not "
                              "writable")
-    runtime.setup(seed=0, announce=False)
+    runtime.setup(seed=args.first_seed, announce=False)
     with _progress_bar(args.progress) as advance:
         result = bench.time_to_accuracy(args.configs, target=args.target, seeds=args.seeds,
                                         max_epochs=args.max_epochs,
@@ -186,7 +186,9 @@ def main(argv=None):
     race = commands.add_parser("bench", help="time-to-accuracy benchmark of the chapter 9 recipes")
     race.add_argument("--configs", nargs="+", default=["keras_defaults", "sgd_1cycle", "default"],
                       help="recipe names (companion.lab.recipes.RECIPES)")
-    race.add_argument("--seeds", type=int, default=3)
+    race.add_argument("--seeds", type=int, default=3, help="how many seeds")
+    race.add_argument("--first-seed", type=int, default=0,
+                      help="the seeds are this one and the ones after it (chapter 9: 42)")
     race.add_argument("--target", type=float, default=0.85, help="validation accuracy to reach")
     race.add_argument("--max-epochs", type=int, default=10, help="epoch cap of every run")
     race.add_argument("--train-size", type=int, default=10_000)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from companion.__main__ import main
+from companion.lab.recipes import self_normalizing_recipe
 from companion.lab.bench import (BenchResult, format_table, run_once, RUN_COLUMNS, summarize_runs,
                              SUMMARY_COLUMNS, time_to_accuracy)
 
@@ -261,8 +262,11 @@ def test_each_configuration_trains_with_its_own_batch_size_and_progress_counts_r
     # the 1cycle schedule is laid over the cap at the recipe's batch size: 2 * ceil(320 / 128)
     assert steps["keras_defaults_recipe"] == (32, None)
     assert steps["sgd_1cycle_recipe"] == (128, 2 * -(-320 // 128))
+    # the order within a seed rotates from seed to seed; the table keeps configs' order
     assert calls == [(1, 4, "keras_defaults", 0), (2, 4, "sgd_1cycle", 0),
-                     (3, 4, "keras_defaults", 1), (4, 4, "sgd_1cycle", 1)]
+                     (3, 4, "sgd_1cycle", 1), (4, 4, "keras_defaults", 1)]
+    assert result.runs[["seed", "configuration"]].values.tolist() == [
+        [0, "keras_defaults"], [0, "sgd_1cycle"], [1, "keras_defaults"], [1, "sgd_1cycle"]]
     # one batch size for all overrides the recipes' own
     forced = time_to_accuracy(["keras_defaults", "sgd_1cycle"], target=0.99, seeds=1,
                               max_epochs=1, data=easy, batch_size=64,
@@ -314,3 +318,27 @@ def test_cli_progress_bar_goes_to_stderr_and_not_stdout(tmp_path, monkeypatch, c
     assert "\x1b" not in out and re.search(r"^sgd_1cycle\s+0/1\s+>=1", out, re.M), out
     assert main(["bench", "--configs", "keras_defaults", "--progress", "off"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_cli_first_seed_sets_the_seeds(monkeypatch, capsys):
+    from companion.lab import bench as bench_module
+
+    seen = {}
+
+    def fake(configs, *, seeds, **kwargs):
+        from companion.lab.seeding import seed_list
+        seen["seeds"] = seed_list(seeds)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(bench_module, "time_to_accuracy", fake)
+    with pytest.raises(SystemExit):
+        main(["bench", "--seeds", "3", "--first-seed", "42", "--progress", "off"])
+    assert seen["seeds"] == [42, 43, 44]
+
+
+def test_data_scaled_otherwise_than_the_recipe_expects_is_refused():
+    data = types.SimpleNamespace(**vars(_dataset(2)), scaling="unit")
+    with pytest.raises(ValueError, match=re.escape(
+            "data is scaled 'unit' but recipe 'self_normalizing' expects "
+            "scaling='standard'")):
+        run_once(self_normalizing_recipe, data, max_epochs=1, depth=1, width=4)

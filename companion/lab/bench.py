@@ -138,6 +138,11 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
     if "batch_size" in inspect.signature(builder).parameters:
         recipe_kwargs = {**recipe_kwargs, "batch_size": batch_size}
     recipe = builder(total_steps=max(2, schedule_epochs * steps_per_epoch), **recipe_kwargs)
+    given = getattr(data, "scaling", None)
+    if isinstance(given, str) and given != recipe.scaling:
+        raise ValueError(f"data is scaled {given!r} but recipe {recipe.name!r} expects "
+                         f"scaling={recipe.scaling!r}: load it with "
+                         f"load_fashion_mnist(scaling={recipe.scaling!r})")
     return recipe, train(recipe.model, data, epochs=max_epochs, batch_size=batch_size,
                          target=target, compile=False, evaluate=False, callbacks=callbacks)
 
@@ -157,7 +162,8 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
                      recipe_kwargs=None, schedule_epochs=None, progress=None):
     """Epochs and wall seconds until each configuration first reaches ``target``, per seed.
 
-    For every seed, and within it every configuration in turn, the global
+    For every seed, and within it every configuration in turn (the order
+    rotating by one from seed to seed), the global
     random seed is set, the recipe is built (a fresh model and optimizer),
     and it trains until its validation accuracy reaches ``target`` or for
     ``max_epochs`` epochs. The seconds are whole epochs, validation and the
@@ -238,8 +244,12 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
     batch_sizes = {name: int(check_int(f"batch_size of {name!r}", batch_size or _own_batch_size(
         builders[name], recipe_kwargs.get(name, {})), minimum=1)) for name in configs}
     rows = []
-    for seed in seeds:
-        for name, builder in builders.items():
+    for index, seed in enumerate(seeds):
+        # the order rotates from seed to seed, so that the first run of the process
+        # (one-off warm-up) and any drift of the machine do not always hit the same one
+        turn = index % len(configs)
+        for name in configs[turn:] + configs[:turn]:
+            builder = builders[name]
             scaling = recipe_kwargs.get(name, {}).get(
                 "scaling", recipe_defaults(name).get("scaling", "standard"))
             reseed(seed)
@@ -261,6 +271,9 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
                          "best_val_accuracy": float(result.history["val_accuracy"].max())})
             if progress is not None:
                 progress(len(rows), len(seeds) * len(configs), name, seed)
+    order = {name: i for i, name in enumerate(configs)}
+    rows.sort(key=lambda row: (seeds.index(row["seed"]),
+                               order[row["configuration"]]))
     runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
     some = next(iter(datasets.values()))
     settings = {"train_size": int(len(some.x_train)), "valid_size": int(len(some.x_valid)),
