@@ -54,7 +54,8 @@ from companion.lab.initialization import (
     unit_differences, variance_check, variance_table)
 from companion.lab.models import build_autoencoder, build_mlp
 from companion.lab.recipes import (
-    default_recipe, naive_recipe, Recipe, recipe_table, RECIPES, self_normalizing_recipe)
+    default_recipe, keras_defaults_recipe, naive_recipe, Recipe, recipe_table, RECIPES,
+    self_normalizing_recipe, sgd_1cycle_recipe)
 from companion.lab.seeding import course_seed, derive_seeds, reseed
 from companion.lab.seeds import paired_differences, run_seeds, seed_summary, summarize, verdict
 from companion.lab.sweeps import bake_off
@@ -93,7 +94,7 @@ __all__ = [
     "Landscape", "layer_outputs", "layer_report", "layer_statistics", "learned_slopes",
     "load_fashion_mnist", "lr_range_test", "make_optimizer", "max_weight_change",
     "mc_dropout_model", "mc_predict", "mc_samples", "MCAlphaDropout", "MCDropout",
-    "naive_recipe", "named_initializers", "NAMED_INITIALIZERS", "negative_log_likelihood",
+    "keras_defaults_recipe", "naive_recipe", "named_initializers", "NAMED_INITIALIZERS", "negative_log_likelihood",
     "normalization_error", "OneCycleSchedule", "optimizer_names", "pair_agreement",
     "paired_differences", "plot_activation_grid", "plot_activation_histograms",
     "plot_activations", "plot_bake_off", "plot_clipped_gradients", "plot_histories",
@@ -104,7 +105,7 @@ __all__ = [
     "Recipe", "recipe_table", "RECIPES", "relative_updates", "RelativeUpdateRecorder",
     "reliability_data", "replace_head", "reseed", "rosenbrock", "rotation_task", "RReLU",
     "run_once", "run_seeds", "saturated_units", "schedule_values", "seed_summary",
-    "self_normalizing_recipe", "selu_constants", "selu_stack", "set_trainable", "setup",
+    "self_normalizing_recipe", "selu_constants", "sgd_1cycle_recipe", "selu_stack", "set_trainable", "setup",
     "signal_moments", "split_task_a_b", "STEPS_PER_EXECUTION", "StopAtTarget", "strategy",
     "summarize", "summarize_runs", "summarize_sweep", "target_table", "time_call",
     "time_to_accuracy", "Timing", "train", "TrainingMonitor", "trainable_table",

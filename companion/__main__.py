@@ -2,12 +2,16 @@
 ``loadbench`` and ``walltime``."""
 
 import argparse
+import contextlib
 import os
+import pathlib
 import platform
 import statistics
 import sys
 
 import numpy as np
+import rich.console
+import rich.progress
 
 import companion
 from companion._quiet import keras, tf
@@ -75,18 +79,58 @@ def _steps(args):
 
 
 def _bench(args):
-    """The time-to-accuracy benchmark of chapter 9: print its table, write its JSON."""
-    runtime.setup(seed=0, announce=False)
-    result = bench.time_to_accuracy(args.configs, target=args.target, seeds=args.seeds,
-                                    max_epochs=args.max_epochs, train_size=args.train_size,
-                                    batch_size=args.batch_size)
-    print(f"Fashion-MNIST, {result.settings['train_size']} training images, batch "
-          f"{args.batch_size}, seeds {result.settings['seeds']}")
+    """The time-to-accuracy benchmark of chapter 9: print its table, write its JSON.
+
+    The ``--json`` path's directory is checked before any training, and a
+    progress bar (rich, on standard error) counts the runs.
+    """
+    if args.json:
+        folder = pathlib.Path(args.json).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise ValueError(f"--json {args.json!r}: its directory {str(folder)!r} does not "
+                             "exist; create it first or name a path in an existing one")
+        if not os.access(folder, os.W_OK):
+            raise ValueError(f"--json {args.json!r}: its directory {str(folder)!r} is not "
+                             "writable")
+    runtime.setup(seed=args.first_seed, announce=False)
+    with _progress_bar(args.progress) as advance:
+        result = bench.time_to_accuracy(args.configs, target=args.target, seeds=args.seeds,
+                                        max_epochs=args.max_epochs,
+                                        train_size=args.train_size,
+                                        batch_size=args.batch_size, progress=advance)
+    sizes = result.settings["batch_sizes"]
+    batches = ", ".join(f"{name} {size}" for name, size in sizes.items())
+    print(f"Fashion-MNIST, {result.settings['train_size']} training images, batch sizes "
+          f"{batches}, seeds {result.settings['seeds']}")
     print(result.table())
     if args.json:
         result.to_json(args.json)
         print(f"wrote {args.json}")
     return 0
+
+
+@contextlib.contextmanager
+def _progress_bar(mode):
+    """A rich progress bar on standard error, as a ``progress`` function for the benchmark.
+
+    ``mode`` is ``"auto"`` (a bar when standard error is a terminal), ``"on"`` or
+    ``"off"``; the bar is removed when the benchmark ends.
+    """
+    if mode == "off" or (mode == "auto" and not sys.stderr.isatty()):
+        yield None
+        return
+    console = rich.console.Console(file=sys.stderr, force_terminal=mode == "on" or None)
+    columns = (rich.progress.TextColumn("{task.description}"), rich.progress.BarColumn(),
+               rich.progress.MofNCompleteColumn(), rich.progress.TimeElapsedColumn(),
+               rich.progress.TimeRemainingColumn())
+    with rich.progress.Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("runs", total=None)
+
+        def advance(done, total, name, seed):
+            bar.update(task, completed=done, total=total,
+                       description=f"runs (last: {name}, seed {seed})")
+
+        yield advance
 
 
 def _walltime(args):
@@ -140,14 +184,21 @@ def main(argv=None):
     steps.add_argument("--train-size", type=int, default=10_000)
     steps.add_argument("--repeats", type=int, default=3)
     race = commands.add_parser("bench", help="time-to-accuracy benchmark of the chapter 9 recipes")
-    race.add_argument("--configs", nargs="+", default=["naive", "default", "self_normalizing"],
+    race.add_argument("--configs", nargs="+", default=["keras_defaults", "sgd_1cycle", "default"],
                       help="recipe names (companion.lab.recipes.RECIPES)")
-    race.add_argument("--seeds", type=int, default=3)
+    race.add_argument("--seeds", type=int, default=3, help="how many seeds")
+    race.add_argument("--first-seed", type=int, default=0,
+                      help="the seeds are this one and the ones after it (chapter 9: 42)")
     race.add_argument("--target", type=float, default=0.85, help="validation accuracy to reach")
     race.add_argument("--max-epochs", type=int, default=10, help="epoch cap of every run")
     race.add_argument("--train-size", type=int, default=10_000)
-    race.add_argument("--batch-size", type=int, default=32)
-    race.add_argument("--json", default=None, help="write the runs and the summary here")
+    race.add_argument("--batch-size", type=int, default=None,
+                      help="one batch size for every configuration (default: each "
+                           "recipe's own)")
+    race.add_argument("--json", default=None, help="write the runs and the summary here "
+                      "(its directory is checked before training)")
+    race.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
+                      help="a progress bar on standard error (auto: when it is a terminal)")
     times = commands.add_parser("walltime", help="where the time of make test / make book goes")
     times.add_argument("--build-dir", default="_build")
     times.add_argument("--profile", default="quick", choices=["quick", "full"])

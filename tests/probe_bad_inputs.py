@@ -495,8 +495,9 @@ def cases(inp):
                       "example_shape": (8,), "n_classes": 3},
                      bad={"builder": ["default", None], "max_epochs": [0, 2.5, True],
                           "target": [1.5, NAN, "0.8"], "batch_size": [0, True],
-                          "data": ["d"]},
-                     good={"max_epochs": [np.int64(1)], "batch_size": [np.int64(32)]})
+                          "data": ["d"], "schedule_epochs": [0, 2.5, True]},
+                     good={"max_epochs": [np.int64(1)], "batch_size": [np.int64(32)],
+                           "schedule_epochs": [np.int64(2)]})
     yield from probe("summarize_runs", cp.summarize_runs, {"runs": inp.runs},
                      bad={"runs": ["abc", inp.runs.drop(columns="seconds"),
                                    inp.runs.iloc[:0], None]})
@@ -578,14 +579,20 @@ def cases(inp):
                    "steps_per_execution": [np.int64(4)]}
     yield from probe("default_recipe", cp.default_recipe, {"total_steps": 100, "width": 4},
                      bad={**recipe_bad, "l2": [NAN, INF, -1.0], "dropout": [NAN, 1.0],
-                          "scaling": ["x"], "batch_norm": ["x"]},
-                     good={**recipe_good, "dropout": [np.float32(0.1)], "l2": [np.float32(1e-4)]})
+                          "scaling": ["x"], "batch_norm": ["x"],
+                          "weight_decay": [NAN, -1.0, "0.1"], "batch_size": [0, True]},
+                     good={**recipe_good, "dropout": [np.float32(0.1)], "l2": [np.float32(1e-4)],
+                           "weight_decay": [np.float32(1e-4)]})
     yield from probe("naive_recipe", cp.naive_recipe, {"width": 4},
                      bad={**recipe_bad, "scaling": ["x"], "initializer": ["bogus"]},
                      good=recipe_good)
     yield from probe("self_normalizing_recipe", cp.self_normalizing_recipe,
                      {"total_steps": 100, "width": 4},
                      bad={**recipe_bad, "dropout": [NAN, 1.0]}, good=recipe_good)
+    for name in ("keras_defaults_recipe", "sgd_1cycle_recipe"):
+        yield from probe(name, getattr(cp, name), {"total_steps": 100, "width": 4},
+                         bad={**recipe_bad, "scaling": ["x"], "batch_size": [0, True, 2.5]},
+                         good={**recipe_good, "batch_size": [np.int64(64)]})
     yield from probe("recipe_table", cp.recipe_table, {},
                      bad={"names": ["bogus", ["bogus"], 3, []]})
     # lab/seeding

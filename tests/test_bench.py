@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 
 from companion.__main__ import main
+from companion.lab.recipes import self_normalizing_recipe
 from companion.lab.bench import (BenchResult, format_table, run_once, RUN_COLUMNS, summarize_runs,
                              SUMMARY_COLUMNS, time_to_accuracy)
 
-SMALL = {name: {"depth": 1, "width": 16} for name in ("naive", "default", "self_normalizing")}
+SMALL = {name: {"depth": 1, "width": 16}
+         for name in ("naive", "default", "self_normalizing", "keras_defaults", "sgd_1cycle")}
 
 
 def _dataset(seed, *, noise=0.3, random_valid=False):
@@ -233,3 +235,110 @@ def test_bad_inputs_name_the_argument(call, error, message):
 
 TINY = types.SimpleNamespace(x_train=np.zeros((8, 4)), y_train=np.zeros(8),
                              x_valid=np.zeros((4, 4)), y_valid=np.zeros(4))
+
+
+# --- the practitioners' baselines: each trained with its own batch size ------------------
+
+def test_each_configuration_trains_with_its_own_batch_size_and_progress_counts_runs(easy):
+    calls, steps = [], {}
+    from companion.lab import bench as bench_module
+
+    real_train = bench_module.train
+
+    def spy(model, data, *, batch_size, **kwargs):
+        steps[model.name] = (batch_size, int(model.optimizer._learning_rate.total_steps)
+                             if hasattr(model.optimizer._learning_rate, "total_steps")
+                             else None)
+        return real_train(model, data, batch_size=batch_size, **kwargs)
+
+    import unittest.mock
+    with unittest.mock.patch.object(bench_module, "train", spy):
+        result = time_to_accuracy(["keras_defaults", "sgd_1cycle"], target=0.99, seeds=[0, 1],
+                                  max_epochs=2, data=easy,
+                                  recipe_kwargs={k: SMALL[k] for k in
+                                                 ("keras_defaults", "sgd_1cycle")},
+                                  progress=lambda *args: calls.append(args))
+    assert result.settings["batch_sizes"] == {"keras_defaults": 32, "sgd_1cycle": 128}
+    # the 1cycle schedule is laid over the cap at the recipe's batch size: 2 * ceil(320 / 128)
+    assert steps["keras_defaults_recipe"] == (32, None)
+    assert steps["sgd_1cycle_recipe"] == (128, 2 * -(-320 // 128))
+    # the order within a seed rotates from seed to seed; the table keeps configs' order
+    assert calls == [(1, 4, "keras_defaults", 0), (2, 4, "sgd_1cycle", 0),
+                     (3, 4, "sgd_1cycle", 1), (4, 4, "keras_defaults", 1)]
+    assert result.runs[["seed", "configuration"]].values.tolist() == [
+        [0, "keras_defaults"], [0, "sgd_1cycle"], [1, "keras_defaults"], [1, "sgd_1cycle"]]
+    # one batch size for all overrides the recipes' own
+    forced = time_to_accuracy(["keras_defaults", "sgd_1cycle"], target=0.99, seeds=1,
+                              max_epochs=1, data=easy, batch_size=64,
+                              recipe_kwargs={k: SMALL[k] for k in ("keras_defaults", "sgd_1cycle")})
+    assert forced.settings["batch_sizes"] == {"keras_defaults": 64, "sgd_1cycle": 64}
+
+
+def test_a_progress_that_is_not_callable_is_refused():
+    with pytest.raises(TypeError, match="progress must be callable, got int 3"):
+        time_to_accuracy(["naive"], target=0.5, progress=3,
+                         data={"unit": None, "standard": None})
+
+
+def test_cli_checks_the_json_directory_before_training(tmp_path, monkeypatch, capsys):
+    from companion.lab import bench as bench_module
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("trained before checking --json")
+
+    monkeypatch.setattr(bench_module, "time_to_accuracy", must_not_run)
+    missing = tmp_path / "no-such-folder" / "out.json"
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--seeds", "1", "--json", str(missing)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert str(missing.parent) in err and "does not exist" in err
+
+
+def test_cli_progress_bar_goes_to_stderr_and_not_stdout(tmp_path, monkeypatch, capsys):
+    from companion.lab import bench as bench_module
+
+    def fake(configs, *, progress, **kwargs):
+        for done, name in enumerate(configs, 1):
+            if progress is not None:  # --progress off passes none
+                progress(done, len(configs), name, 0)
+        runs = pd.DataFrame([{"configuration": name, "seed": 0, "reached": False,
+                              "epochs": np.nan, "seconds": np.nan, "epochs_run": 1,
+                              "seconds_run": 1.0, "epochs_counted": 1.0,
+                              "seconds_counted": 1.0, "best_val_accuracy": 0.5}
+                             for name in configs], columns=list(RUN_COLUMNS))
+        return BenchResult(runs=runs, summary=summarize_runs(runs), target=0.9, max_epochs=1,
+                           settings={"train_size": 64, "seeds": [0],
+                                     "batch_sizes": {name: 32 for name in configs}})
+
+    monkeypatch.setattr(bench_module, "time_to_accuracy", fake)
+    assert main(["bench", "--configs", "keras_defaults", "sgd_1cycle", "--progress", "on"]) == 0
+    out, err = capsys.readouterr()
+    assert "sgd_1cycle" in err and "2/2" in err  # the bar, on standard error
+    assert "\x1b" not in out and re.search(r"^sgd_1cycle\s+0/1\s+>=1", out, re.M), out
+    assert main(["bench", "--configs", "keras_defaults", "--progress", "off"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_cli_first_seed_sets_the_seeds(monkeypatch, capsys):
+    from companion.lab import bench as bench_module
+
+    seen = {}
+
+    def fake(configs, *, seeds, **kwargs):
+        from companion.lab.seeding import seed_list
+        seen["seeds"] = seed_list(seeds)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(bench_module, "time_to_accuracy", fake)
+    with pytest.raises(SystemExit):
+        main(["bench", "--seeds", "3", "--first-seed", "42", "--progress", "off"])
+    assert seen["seeds"] == [42, 43, 44]
+
+
+def test_data_scaled_otherwise_than_the_recipe_expects_is_refused():
+    data = types.SimpleNamespace(**vars(_dataset(2)), scaling="unit")
+    with pytest.raises(ValueError, match=re.escape(
+            "data is scaled 'unit' but recipe 'self_normalizing' expects "
+            "scaling='standard'")):
+        run_once(self_normalizing_recipe, data, max_epochs=1, depth=1, width=4)

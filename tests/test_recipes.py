@@ -7,8 +7,9 @@ import pytest
 
 from companion._quiet import keras
 from companion.lab import recipes
-from companion.lab.recipes import (default_recipe, naive_recipe, RECIPES, recipe_defaults,
-                               recipe_table, self_normalizing_recipe)
+from companion.lab.recipes import (default_recipe, keras_defaults_recipe, naive_recipe, RECIPES,
+                               recipe_defaults, recipe_table, self_normalizing_recipe,
+                               sgd_1cycle_recipe)
 from companion.tools.schedules import OneCycleSchedule
 
 
@@ -20,19 +21,52 @@ def test_default_recipe_architecture_and_optimizer():
     recipe = default_recipe(total_steps=100)
     model = recipe.model
     assert model.compiled and recipe.name == "default" and recipe.scaling == "standard"
+    assert recipe.settings["batch_size"] == 128
     names = [layer.name for layer in model.layers]
-    assert names == ["flatten", "hidden_1", "bn_1", "hidden_2", "bn_2", "hidden_3", "bn_3",
-                     "output"]
+    assert names == ["flatten", "hidden_1", "hidden_2", "hidden_3", "output"]
     for layer in _dense(model):
         assert isinstance(layer.kernel_initializer, keras.initializers.HeNormal)
     for layer in _dense(model)[:-1]:
-        assert layer.activation is keras.activations.elu
+        assert layer.activation is keras.activations.relu
         assert layer.kernel_regularizer is None
-    assert isinstance(model.optimizer, keras.optimizers.Nadam)
+    assert isinstance(model.optimizer, keras.optimizers.AdamW)
+    assert model.optimizer.weight_decay == pytest.approx(0.004)  # Keras's AdamW default
     schedule = model.optimizer._learning_rate
     assert isinstance(schedule, OneCycleSchedule)
     assert schedule.total_steps == 100 and schedule.max_learning_rate == pytest.approx(3e-3)
     assert float(model.optimizer.beta_1) == pytest.approx(0.95)  # cycled: max momentum at 0
+
+
+def test_weight_decay_is_set_on_the_optimizer_and_decays_weights_as_keras_documents():
+    decayed = default_recipe(total_steps=10, weight_decay=0.1).model.optimizer
+    assert decayed.weight_decay == pytest.approx(0.1)
+    assert default_recipe(total_steps=10, weight_decay=0.0).model.optimizer.weight_decay is None
+    nadam = default_recipe(total_steps=10, optimizer="nadam", weight_decay=0.01)
+    assert nadam.model.optimizer.weight_decay == pytest.approx(0.01)
+    # with a zero gradient the only change is the decay: w -= weight_decay * rate * w
+    optimizer = default_recipe(schedule=None, optimizer="sgd", learning_rate=0.5,
+                               weight_decay=0.1).model.optimizer
+    w = keras.Variable(np.ones(3, dtype="float32"))
+    optimizer.apply_gradients([(keras.ops.zeros(3), w)])
+    np.testing.assert_allclose(w.numpy(), 1.0 - 0.1 * 0.5, rtol=1e-6)
+    with pytest.raises(ValueError, match=re.escape("weight_decay must be a finite number in "
+                                                   "[0, inf), got -1")):
+        default_recipe(total_steps=10, weight_decay=-1)
+
+
+def test_warmup_cosine_schedule_matches_its_formula():
+    total, peak = 100, 0.01
+    rates = default_recipe(total_steps=total, learning_rate=peak,
+                           schedule="warmup_cosine").model.optimizer._learning_rate
+    warmup = total // 10
+    steps = np.arange(total + 1)
+    start = peak / 25
+    expected = np.where(
+        steps < warmup, start + (peak - start) * steps / warmup,
+        peak * 0.5 * (1 + np.cos(np.pi * np.clip(steps - warmup, 0, total - warmup)
+                                 / (total - warmup))))
+    got = np.array([float(rates(int(step))) for step in steps])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-9)
 
 
 def test_default_recipe_options():
@@ -123,10 +157,11 @@ def test_table_is_read_from_the_signatures(monkeypatch):
     table = recipe_table(["naive", "default", "self_normalizing"])
     assert list(table.columns) == ["naive", "default", "self_normalizing"]
     assert table.loc["initialization"].tolist() == ["N(0, 1)", "He normal", "LeCun normal"]
-    assert table.loc["activation"].tolist() == ["sigmoid", "ELU", "SELU"]
+    assert table.loc["activation"].tolist() == ["sigmoid", "ReLU", "SELU"]
     assert table.loc["schedule", "naive"] == "constant"
     assert table.loc["input scaling", "self_normalizing"] == "standardised"
-    assert "after" in table.loc["normalization", "default"]
+    assert table.loc["normalization", "default"] == "none"
+    assert "weight decay (0.004)" in table.loc["regularization", "default"]
 
     def swapped(*, total_steps=None, depth=3, width=100, initializer="he_normal",
                 activation="relu", batch_norm="before", l2=1e-4, dropout=0.0,
@@ -135,8 +170,9 @@ def test_table_is_read_from_the_signatures(monkeypatch):
 
     monkeypatch.setitem(recipes.RECIPES, "default", swapped)
     changed = recipe_table("default")["default"]
-    assert changed["activation"] == "relu" and "before" in changed["normalization"]
-    assert changed["regularization"] == "L2 (0.0001)" and changed["schedule"] == "cosine decay"
+    assert changed["activation"] == "ReLU" and "before" in changed["normalization"]
+    assert changed["regularization"] == "early stopping; L2 (0.0001); more if needed"
+    assert changed["schedule"] == "cosine decay"
     assert changed["optimizer"] == "Adam, rate 0.001"
 
 
@@ -155,7 +191,7 @@ rng = np.random.default_rng(0)
 x = rng.normal(size=(64, 8)).astype("float32")
 y = rng.integers(0, 3, size=64)
 if stage == "save":
-    model = cp.default_recipe(total_steps=8, depth=1, width=8, example_shape=(8,),
+    model = cp.default_recipe(total_steps=8, depth=1, width=8, example_shape=(8,), optimizer="nadam",
                               n_classes=3, steps_per_execution=1).model
     model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
     model.save(folder / "half.keras")
@@ -209,7 +245,8 @@ def test_a_saved_1cycle_recipe_resumes_with_its_momentum_still_cycling(run_pytho
      "dropout must be a finite number in [0, 1), got nan"),
     (lambda: default_recipe(total_steps=10, l2=float("inf")), "l2 must be a finite number in [0, inf), got inf"),
     (lambda: default_recipe(total_steps=2.5), "total_steps must be an integer >= 2, got 2.5"),
-    (lambda: recipe_table(["bogus"]), "unknown names ['bogus']; valid choices: ['naive', 'default', 'self_normalizing']"),
+    (lambda: recipe_table(["bogus"]), "unknown names ['bogus']; valid choices: ['naive', 'default', 'self_normalizing', "
+     "'keras_defaults', 'sgd_1cycle']"),
 ])
 def test_bad_inputs_name_the_argument(call, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -221,3 +258,49 @@ def test_numpy_scalars_are_accepted():
                             steps_per_execution=np.int64(4), dropout=np.float32(0.25))
     schedule = recipe.model.optimizer._learning_rate
     assert schedule.total_steps == 100 and schedule.max_learning_rate == pytest.approx(0.01)
+
+
+# --- the practitioners' baselines ---------------------------------------------------------
+
+def test_keras_defaults_recipe_is_keras_left_at_its_defaults():
+    recipe = keras_defaults_recipe()
+    model = recipe.model
+    assert recipe.name == "keras_defaults" and recipe.scaling == "unit"
+    assert recipe.settings["batch_size"] == 32
+    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in model.layers)
+    assert [l.units for l in _dense(model)] == [100, 100, 100, 10]
+    assert all(isinstance(l.kernel_initializer, keras.initializers.HeNormal)
+               for l in _dense(model))
+    assert all(l.activation is keras.activations.relu for l in _dense(model)[:-1])
+    assert type(model.optimizer) is keras.optimizers.Adam
+    # Keras's own default rate and betas, not cycled
+    assert float(model.optimizer.learning_rate) == pytest.approx(
+        keras.optimizers.Adam().get_config()["learning_rate"])
+    assert float(model.optimizer.beta_1) == pytest.approx(0.9)
+
+
+def test_sgd_1cycle_recipe_follows_the_linear_three_point_cycle():
+    total = 200
+    recipe = sgd_1cycle_recipe(total_steps=total)
+    optimizer = recipe.model.optimizer
+    assert recipe.name == "sgd_1cycle" and recipe.scaling == "unit"
+    assert recipe.settings["batch_size"] == 128
+    assert type(optimizer) is keras.optimizers.SGD and float(optimizer.momentum) == 0.0
+    assert all(l.activation is keras.activations.relu for l in _dense(recipe.model)[:-1])
+    rates = optimizer._learning_rate
+    steps = np.arange(0, total + 1)
+    # independent: a linear rise 0.01 -> 0.1 over the first 45%, then a linear fall to 1e-5
+    peak = 0.45 * total
+    expected = np.where(steps <= peak, 0.01 + (0.1 - 0.01) * steps / peak,
+                        0.1 + (1e-5 - 0.1) * (steps - peak) / (total - peak))
+    got = np.array([float(rates(int(step))) for step in steps])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-8)
+
+
+def test_the_table_shows_the_baselines_and_their_batch_sizes():
+    table = recipe_table(["keras_defaults", "sgd_1cycle"])
+    assert table.loc["optimizer"].tolist() == ["Adam, rate 0.001", "plain SGD, rate 0.1"]
+    assert table.loc["schedule"].tolist() == ["constant", "linear 1cycle (no momentum)"]
+    assert table.loc["batch size"].tolist() == ["32", "128"]
+    assert table.loc["normalization"].tolist() == ["none", "none"]
+    assert table.loc["input scaling"].tolist() == ["[0, 1]", "[0, 1]"]

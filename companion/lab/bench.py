@@ -12,6 +12,7 @@ its elapsed time, up to the cap, is a lower bound on its time to target.
 """
 
 import dataclasses
+import inspect
 import json
 import pathlib
 
@@ -102,11 +103,16 @@ class BenchResult:
         return format_table(self.summary, target=self.target, max_epochs=self.max_epochs)
 
 
-def run_once(builder, data, *, max_epochs, target=None, batch_size=32, **recipe_kwargs):
+def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbacks=(),
+             schedule_epochs=None, **recipe_kwargs):
     """Train one fresh recipe for ``max_epochs``, or until validation accuracy reaches ``target``.
 
-    The recipe's schedule is laid out over ``max_epochs`` epochs, the longest
-    the run may last.
+    The recipe's schedule is laid out over ``schedule_epochs`` epochs (by
+    default ``max_epochs``, the longest the run may last): the length of
+    training the recipe is meant for, which need not be the benchmark's cap.
+    After ``schedule_epochs`` the schedule stays at its final rate.
+    ``batch_size`` defaults to the recipe's own (its ``batch_size`` keyword
+    default); ``callbacks`` go to ``fit``.
 
     Returns:
         ``(recipe, TrainingResult)``.
@@ -121,21 +127,43 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=32, **recipe_
     check_attributes("data", data, ("x_train", "y_train", "x_valid", "y_valid"),
                      what="a data set such as load_fashion_mnist returns")
     max_epochs = check_int("max_epochs", max_epochs, minimum=1)
+    if batch_size is None:
+        batch_size = _own_batch_size(builder, recipe_kwargs)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     if target is not None:
         target = check_real("target", target, low=0, high=1, closed="right")
     steps_per_epoch = -(-len(data.x_train) // batch_size)
-    recipe = builder(total_steps=max(2, max_epochs * steps_per_epoch), **recipe_kwargs)
+    schedule_epochs = check_int("schedule_epochs", max_epochs if schedule_epochs is None
+                                else schedule_epochs, minimum=1)
+    if "batch_size" in inspect.signature(builder).parameters:
+        recipe_kwargs = {**recipe_kwargs, "batch_size": batch_size}
+    recipe = builder(total_steps=max(2, schedule_epochs * steps_per_epoch), **recipe_kwargs)
+    given = getattr(data, "scaling", None)
+    if isinstance(given, str) and given != recipe.scaling:
+        raise ValueError(f"data is scaled {given!r} but recipe {recipe.name!r} expects "
+                         f"scaling={recipe.scaling!r}: load it with "
+                         f"load_fashion_mnist(scaling={recipe.scaling!r})")
     return recipe, train(recipe.model, data, epochs=max_epochs, batch_size=batch_size,
-                         target=target, compile=False, evaluate=False)
+                         target=target, compile=False, evaluate=False, callbacks=callbacks)
 
 
-def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target, seeds=3,
-                     max_epochs=10, train_size=None, data=None, batch_size=32,
-                     recipe_kwargs=None):
+def _own_batch_size(builder, recipe_kwargs):
+    """The batch size in ``recipe_kwargs``, else the builder's default, else 32."""
+    if "batch_size" in recipe_kwargs:
+        return recipe_kwargs["batch_size"]
+    parameter = inspect.signature(builder).parameters.get("batch_size")
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return 32
+    return parameter.default
+
+
+def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, target,
+                     seeds=3, max_epochs=10, train_size=None, data=None, batch_size=None,
+                     recipe_kwargs=None, schedule_epochs=None, progress=None):
     """Epochs and wall seconds until each configuration first reaches ``target``, per seed.
 
-    For every seed, and within it every configuration in turn, the global
+    For every seed, and within it every configuration in turn (the order
+    rotating by one from seed to seed), the global
     random seed is set, the recipe is built (a fresh model and optimizer),
     and it trains until its validation accuracy reaches ``target`` or for
     ``max_epochs`` epochs. The seconds are whole epochs, validation and the
@@ -151,15 +179,24 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
         data: instead of loading Fashion-MNIST, a mapping from a scaling
             (``"unit"``, ``"standard"``) to a dataset with ``x_train, y_train,
             x_valid, y_valid``.
-        batch_size: examples per step.
+        batch_size: examples per step, for every configuration; ``None`` (the
+            default) trains each with its recipe's own batch size (32 for
+            ``keras_defaults``, 128 for ``sgd_1cycle``...), or the ``batch_size``
+            of its ``recipe_kwargs``.
         recipe_kwargs: a mapping from a configuration's name to extra keyword
             arguments for its recipe (e.g. ``{"default": {"depth": 2}}``).
+        schedule_epochs: a mapping from a configuration's name to the epochs
+            its schedule is laid over (see :func:`run_once`); a configuration
+            not named has its schedule laid over ``max_epochs``.
+        progress: ``None``, or a function called after every run as
+            ``progress(done, total, configuration, seed)`` (the command line's
+            progress bar).
 
     Returns:
         A :class:`BenchResult`.
 
     Example:
-        >>> bench = time_to_accuracy(["naive", "default"], target=0.8,  # doctest: +SKIP
+        >>> bench = time_to_accuracy(["sgd_1cycle", "default"], target=0.8,  # doctest: +SKIP
         ...                          seeds=3, max_epochs=10, train_size=10_000)
         >>> print(bench.table())  # doctest: +SKIP
     """
@@ -169,13 +206,24 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
         raise ValueError(f"configs must be distinct, got {configs}")
     target = check_real("target", target, low=0, high=1, closed="right")
     check_int("max_epochs", max_epochs, minimum=1)
-    check_int("batch_size", batch_size, minimum=1)
+    if batch_size is not None:
+        check_int("batch_size", batch_size, minimum=1)
+    if progress is not None:
+        check_callable("progress", progress)
     seeds = seed_list(seeds)
     recipe_kwargs = dict(check_mapping("recipe_kwargs", recipe_kwargs or {}, min_size=0,
                                        what="configuration names to keyword dicts"))
     unknown = sorted(set(recipe_kwargs) - set(configs))
     if unknown:
         raise ValueError(f"recipe_kwargs names {unknown}, which are not among configs {configs}")
+    schedule_epochs = dict(check_mapping("schedule_epochs", schedule_epochs or {},
+                                         min_size=0, what="configuration names to epochs"))
+    unknown = sorted(set(schedule_epochs) - set(configs))
+    if unknown:
+        raise ValueError(f"schedule_epochs names {unknown}, which are not among configs "
+                         f"{configs}")
+    for name, epochs in schedule_epochs.items():
+        check_int(f"schedule_epochs[{name!r}]", epochs, minimum=1)
     for name, kwargs in recipe_kwargs.items():
         check_mapping(f"recipe_kwargs[{name!r}]", kwargs, min_size=0,
                       what="keyword names to values")
@@ -193,15 +241,23 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
                                 ("x_train", "y_train", "x_valid", "y_valid"),
                                 what="a data set such as load_fashion_mnist returns")
 
+    batch_sizes = {name: int(check_int(f"batch_size of {name!r}", batch_size or _own_batch_size(
+        builders[name], recipe_kwargs.get(name, {})), minimum=1)) for name in configs}
     rows = []
-    for seed in seeds:
-        for name, builder in builders.items():
+    for index, seed in enumerate(seeds):
+        # the order rotates from seed to seed, so that the first run of the process
+        # (one-off warm-up) and any drift of the machine do not always hit the same one
+        turn = index % len(configs)
+        for name in configs[turn:] + configs[:turn]:
+            builder = builders[name]
             scaling = recipe_kwargs.get(name, {}).get(
                 "scaling", recipe_defaults(name).get("scaling", "standard"))
             reseed(seed)
+            kwargs = {key: value for key, value in recipe_kwargs.get(name, {}).items()
+                      if key != "batch_size"}
             _, result = run_once(builder, dataset(scaling), target=target,
-                                 max_epochs=max_epochs, batch_size=batch_size,
-                                 **recipe_kwargs.get(name, {}))
+                                 max_epochs=max_epochs, batch_size=batch_sizes[name],
+                                 schedule_epochs=schedule_epochs.get(name), **kwargs)
             hit = result.time_to_target(target)
             reached = hit["epochs"] is not None
             epochs_run = int(len(result.history))
@@ -213,10 +269,17 @@ def time_to_accuracy(configs=("naive", "default", "self_normalizing"), *, target
                          "epochs_counted": float(hit["epochs"] if reached else epochs_run),
                          "seconds_counted": hit["seconds"] if reached else seconds_run,
                          "best_val_accuracy": float(result.history["val_accuracy"].max())})
+            if progress is not None:
+                progress(len(rows), len(seeds) * len(configs), name, seed)
+    order = {name: i for i, name in enumerate(configs)}
+    rows.sort(key=lambda row: (seeds.index(row["seed"]),
+                               order[row["configuration"]]))
     runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
     some = next(iter(datasets.values()))
     settings = {"train_size": int(len(some.x_train)), "valid_size": int(len(some.x_valid)),
-                "batch_size": batch_size, "seeds": [int(s) for s in seeds],
+                "batch_sizes": batch_sizes, "seeds": [int(s) for s in seeds],
+                "schedule_epochs": {name: int(schedule_epochs.get(name, max_epochs))
+                                    for name in configs},
                 "configs": configs}
     return BenchResult(runs=runs, summary=summarize_runs(runs), target=float(target),
                        max_epochs=int(max_epochs), settings=settings)
