@@ -318,3 +318,14 @@ def test_numpy_scalars_are_accepted():
     stats = diagnostics.layer_statistics(small_net(), X, tolerance=np.float32(0.1),
                                          batch_size=np.int64(2), saturation=(0, 1))
     assert list(stats.index) == ["hidden_1", "output"]
+
+
+def test_gradient_norms_do_not_underflow_for_tiny_gradients(single_layer):
+    # A single Dense layer: dL/dW = x^T (p - onehot(y)) / n. With inputs of 1e-25 the
+    # logits are the bias alone, so the gradient is exactly 1e-25 times the one for x,
+    # with entries whose squares underflow float32.
+    p = np.exp(B2) / np.exp(B2).sum()
+    delta = p[None, :] - np.eye(2)[Y]
+    expected = np.linalg.norm(X.astype(np.float64).T @ delta / len(X)) * 1e-25
+    tiny = companion.gradient_norms(single_layer, X * np.float32(1e-25), Y)
+    assert tiny.loc["output", "gradient_norm"] == pytest.approx(expected, rel=1e-4)

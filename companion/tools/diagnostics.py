@@ -186,7 +186,9 @@ def gradient_norms(model, x, y, *, with_respect_to="kernel", loss="sparse_catego
                     targets.append(predictions)
         value = tf.reduce_mean(loss_fn(y, predictions))
     gradients = tape.gradient(value, targets)
-    rows = [{"layer": layer.name, "depth": depth, "gradient_norm": float(tf.norm(g))}
+    # in float64: squaring float32 entries below ~1e-19 would underflow to a norm of 0
+    rows = [{"layer": layer.name, "depth": depth,
+             "gradient_norm": float(tf.norm(tf.cast(g, tf.float64)))}
             for depth, (layer, g) in enumerate(zip(layers, gradients), 1)]
     return pd.DataFrame(rows).set_index("layer")
 
