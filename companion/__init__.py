@@ -29,7 +29,8 @@ from companion.tools.checks import (
 from companion.tools.clipping import clip_with_optimizer, cosine_similarity
 from companion.tools.diagnostics import (
     dead_units, gradient_norms, kernel_snapshot, layer_outputs, layer_report,
-    layer_statistics, relative_updates, RelativeUpdateRecorder, saturated_units)
+    layer_statistics, relative_updates, RelativeUpdateRecorder, saturated_units,
+    unit_spread)
 from companion.tools.folding import batch_norm_affine, count_batch_norm, fold_batch_norm
 from companion.tools.layers import MCAlphaDropout, MCDropout, RReLU
 from companion.tools.monitor import TrainingMonitor
@@ -110,5 +111,5 @@ __all__ = [
     "summarize", "summarize_runs", "summarize_sweep", "target_table", "time_call",
     "time_to_accuracy", "Timing", "train", "TrainingMonitor", "trainable_table",
     "TrainingResult", "trajectory",
-    "TRUNCATION_STD", "unit_differences", "variance_check", "variance_table", "verdict"
+    "TRUNCATION_STD", "unit_differences", "unit_spread", "variance_check", "variance_table", "verdict"
 ]

@@ -71,6 +71,7 @@ def test_layer_statistics_match_numpy(net):
     for name, a in (("hidden_1", ref["a1"]), ("output", ref["p"])):
         assert stats.loc[name, "mean"] == pytest.approx(a.mean(), rel=1e-5)
         assert stats.loc[name, "std"] == pytest.approx(a.std(), rel=1e-5)
+        assert stats.loc[name, "unit_spread"] == pytest.approx(a.std(axis=0).mean(), rel=1e-5)
         saturated = np.mean((a <= tol) | (a >= 1 - tol))
         assert stats.loc[name, "saturated"] == pytest.approx(saturated, abs=1e-12)
     assert 0 < stats.loc["hidden_1", "saturated"] < 1  # the weights were chosen for this
@@ -78,7 +79,36 @@ def test_layer_statistics_match_numpy(net):
 
 def test_layer_statistics_without_saturation_has_no_column(net):
     stats = companion.layer_statistics(net, X)
-    assert list(stats.columns) == ["depth", "mean", "std"]
+    assert list(stats.columns) == ["depth", "mean", "std", "unit_spread"]
+
+
+def test_unit_spread_is_the_mean_of_per_unit_stds():
+    rng = np.random.default_rng(3)
+    # unit j = offset_j + scale_j * noise: the pooled std is dominated by the offsets
+    offsets, scales = np.array([-50.0, 0.0, 80.0]), np.array([0.1, 1.0, 3.0])
+    a = offsets + scales * rng.normal(size=(500, 3))
+    expected = np.mean([np.std(a[:, j]) for j in range(3)])
+    assert float(diagnostics.unit_spread(a)) == pytest.approx(expected, rel=1e-12)
+    assert float(diagnostics.unit_spread(a)) < a.std() / 10
+    assert float(diagnostics.unit_spread(np.tile([1.0, 2.0, 3.0], (4, 1)))) == 0.0
+
+
+def test_unit_spread_treats_leading_axes_as_examples():
+    rng = np.random.default_rng(4)
+    maps = rng.normal(size=(6, 5, 5, 2)) * [1.0, 4.0]  # (examples, h, w, channels)
+    flat = maps.reshape(-1, 2)
+    assert float(diagnostics.unit_spread(maps)) == pytest.approx(flat.std(axis=0).mean())
+
+
+@pytest.mark.parametrize("bad", [np.float64(1.0), np.ones(5)])
+def test_unit_spread_refuses_arrays_without_a_unit_axis(bad):
+    with pytest.raises(ValueError, match="axis of examples and an axis of units"):
+        diagnostics.unit_spread(bad)
+
+
+def test_the_monitor_uses_the_same_unit_spread():
+    from companion.tools import monitor
+    assert monitor.unit_spread is diagnostics.unit_spread
 
 
 def test_gradient_norms_wrt_kernel_match_backprop(net):
@@ -288,3 +318,14 @@ def test_numpy_scalars_are_accepted():
     stats = diagnostics.layer_statistics(small_net(), X, tolerance=np.float32(0.1),
                                          batch_size=np.int64(2), saturation=(0, 1))
     assert list(stats.index) == ["hidden_1", "output"]
+
+
+def test_gradient_norms_do_not_underflow_for_tiny_gradients(single_layer):
+    # A single Dense layer: dL/dW = x^T (p - onehot(y)) / n. With inputs of 1e-25 the
+    # logits are the bias alone, so the gradient is exactly 1e-25 times the one for x,
+    # with entries whose squares underflow float32.
+    p = np.exp(B2) / np.exp(B2).sum()
+    delta = p[None, :] - np.eye(2)[Y]
+    expected = np.linalg.norm(X.astype(np.float64).T @ delta / len(X)) * 1e-25
+    tiny = companion.gradient_norms(single_layer, X * np.float32(1e-25), Y)
+    assert tiny.loc["output", "gradient_norm"] == pytest.approx(expected, rel=1e-4)

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from companion.tools import timing as timing_module
 from companion.tools.timing import (
     inference_time, interleaved_inference_time, interleaved_times, time_call, Timing)
 
@@ -41,6 +42,31 @@ def test_inference_time_runs_the_model_in_inference_mode():
     timing = inference_time(model, np.zeros((4, 3), dtype="float32"), repeats=2, warmup=1)
     assert len(timing.runs) == 2
     assert seen and all(flag is False for flag in seen)
+
+
+def test_compiled_inference_traces_once_and_computes_the_same_function():
+    traced = []
+
+    class Probe(keras.layers.Layer):
+        def call(self, x, training=None):
+            traced.append(training)  # Python runs only while tracing in graph mode
+            return 2.0 * x
+
+    model = keras.Sequential([keras.Input((3,)), Probe()])
+    traced.clear()
+    x = np.arange(12, dtype="float32").reshape(4, 3)
+    times = interleaved_inference_time({"a": model}, x, rounds=4, number=2, warmup=1,
+                                       compiled=True)
+    assert len(times["a"].runs) == 4
+    assert traced == [False]  # one trace for 1 + 4 * 2 calls, in inference mode
+    call = timing_module._forward_call(model, x, True)
+    np.testing.assert_array_equal(call(), 2.0 * x)
+
+
+def test_compiled_inference_needs_a_warmup_call():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="warmup must be an integer >= 1, got 0"):
+        interleaved_inference_time({"a": model}, np.ones((2, 3)), warmup=0, compiled=True)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -208,7 +208,7 @@ def initializer_spec(initializer, shape):
 #: The three families of variance-scaling initializers, with their Keras classes and
 #: the activations each is usually paired with.
 FAMILIES = {
-    "Glorot": ("GlorotNormal", "GlorotUniform", "none (linear), tanh, sigmoid, softmax"),
+    "Glorot": ("GlorotNormal", "GlorotUniform", "none (linear), tanh, softmax (output)"),
     "He": ("HeNormal", "HeUniform", "ReLU and its variants (leaky ReLU, ELU, GELU, Swish)"),
     "LeCun": ("LecunNormal", "LecunUniform", "SELU"),
 }

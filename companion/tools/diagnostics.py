@@ -44,8 +44,37 @@ def layer_outputs(model, x, *, batch_size=1024):
     return {layer.name: np.asarray(v) for layer, v in zip(layers, values)}
 
 
+def unit_spread(a):
+    """Per-unit spread: each unit's standard deviation across the examples, averaged over units.
+
+    ``a`` holds one row per example (a 2-D array ``(examples, units)``, or any
+    tensor whose last axis holds the units, e.g. ``(examples, height, width,
+    channels)``: the other axes count as examples). The pooled standard deviation,
+    ``a.std()``, mixes two things: how much each unit's output varies with the
+    input, and how far apart the units' fixed offsets lie. This statistic keeps only
+    the first. A layer whose units each sit at their own constant value has a large
+    pooled std and a per-unit spread near zero: its output no longer depends on the
+    input (a *collapsed* signal).
+
+    Works on NumPy arrays and on tensors inside a ``tf.function`` (it is what
+    :class:`companion.TrainingMonitor` records as ``unit_spread``); the result is a
+    float64 scalar tensor, and ``float()`` of it is the number.
+
+    Example:
+        >>> a = np.array([[0.0, 10.0], [2.0, 10.0]])  # unit 1 varies, unit 2 is fixed
+        >>> float(unit_spread(a)), round(float(a.std()), 3)
+        (0.5, 4.555)
+    """
+    a = tf.cast(tf.convert_to_tensor(a), tf.float64)
+    if a.shape.rank is not None and a.shape.rank < 2:
+        raise ValueError(f"a must have an axis of examples and an axis of units, got shape "
+                         f"{tuple(a.shape)}")
+    a = tf.reshape(a, [-1, tf.shape(a)[-1]])
+    return tf.reduce_mean(tf.math.reduce_std(a, axis=0))
+
+
 def layer_statistics(model, x, *, saturation=None, tolerance=0.05, batch_size=1024):
-    """Mean and standard deviation of every Dense layer's output over a batch.
+    """Mean, pooled std and per-unit spread of every Dense layer's output over a batch.
 
     Args:
         model: a Keras model built with ``keras.Input``.
@@ -57,21 +86,24 @@ def layer_statistics(model, x, *, saturation=None, tolerance=0.05, batch_size=10
 
     Returns:
         A DataFrame indexed by layer name with columns ``depth`` (1 for the
-        first Dense layer), ``mean``, ``std`` and possibly ``saturated``.
+        first Dense layer), ``mean``, ``std`` (pooled over examples and units),
+        ``unit_spread`` (see :func:`unit_spread`: the part of the variation that
+        depends on the input) and possibly ``saturated``.
 
     Example:
         >>> from companion.lab.models import build_mlp
         >>> stats = layer_statistics(build_mlp(depth=2, width=8, activation="sigmoid"),
         ...                          np.zeros((4, 28, 28)), saturation=(0, 1))
         >>> list(stats.columns)
-        ['depth', 'mean', 'std', 'saturated']
+        ['depth', 'mean', 'std', 'unit_spread', 'saturated']
     """
     if saturation is not None:
         low, high = check_range("saturation", saturation)
     tolerance = check_real("tolerance", tolerance, low=0)
     rows = []
     for depth, (name, a) in enumerate(layer_outputs(model, x, batch_size=batch_size).items(), 1):
-        row = {"layer": name, "depth": depth, "mean": float(a.mean()), "std": float(a.std())}
+        row = {"layer": name, "depth": depth, "mean": float(a.mean()), "std": float(a.std()),
+               "unit_spread": float(unit_spread(a))}
         if saturation is not None:
             near = (np.abs(a - low) <= tolerance) | (np.abs(a - high) <= tolerance)
             row["saturated"] = float(near.mean())
@@ -154,7 +186,9 @@ def gradient_norms(model, x, y, *, with_respect_to="kernel", loss="sparse_catego
                     targets.append(predictions)
         value = tf.reduce_mean(loss_fn(y, predictions))
     gradients = tape.gradient(value, targets)
-    rows = [{"layer": layer.name, "depth": depth, "gradient_norm": float(tf.norm(g))}
+    # in float64: squaring float32 entries below ~1e-19 would underflow to a norm of 0
+    rows = [{"layer": layer.name, "depth": depth,
+             "gradient_norm": float(tf.norm(tf.cast(g, tf.float64)))}
             for depth, (layer, g) in enumerate(zip(layers, gradients), 1)]
     return pd.DataFrame(rows).set_index("layer")
 
@@ -234,7 +268,7 @@ def layer_report(model, x, y, *, saturation=None, tolerance=0.05):
         >>> report = layer_report(build_mlp(depth=2, width=8), np.ones((4, 28, 28)),
         ...                       np.array([0, 1, 2, 3]))
         >>> list(report.columns)
-        ['depth', 'mean', 'std', 'gradient_norm']
+        ['depth', 'mean', 'std', 'unit_spread', 'gradient_norm']
     """
     stats = layer_statistics(model, x, saturation=saturation, tolerance=tolerance)
     return stats.join(gradient_norms(model, x, y)["gradient_norm"])

@@ -46,6 +46,7 @@ import numpy as np
 
 from companion._quiet import keras, tf
 from companion.tools.checks import check_bool, check_int
+from companion.tools.diagnostics import unit_spread
 
 # ---------------------------------------------------------------------------------------
 # Thresholds of the diagnosis. Each is a rule of thumb; the docstrings say where it comes
@@ -529,7 +530,7 @@ class TrainingMonitor(keras.callbacks.Callback):
                 share = tf.reduce_mean(tf.cast(near, f64), axis=0)
                 saturated = tf.reduce_mean(tf.cast(share >= SATURATION_SHARE, f64))
             return tf.stack([tf.reduce_mean(a), tf.math.reduce_std(a),
-                             tf.reduce_mean(tf.math.reduce_std(a, axis=0)), dead, saturated])
+                             unit_spread(a), dead, saturated])
 
         def norm(t):
             return tf.norm(tf.reshape(tf.cast(t, f64), [-1]))

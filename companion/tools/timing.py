@@ -7,7 +7,9 @@ import time
 
 import numpy as np
 
-from companion.tools.checks import check_callable, check_inputs, check_int, check_mapping, check_model
+from companion._quiet import tf
+from companion.tools.checks import (
+    check_bool, check_callable, check_inputs, check_int, check_mapping, check_model)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,13 +129,18 @@ def interleaved_times(calls, *, rounds=5, warmup=0, number=1):
     return {name: Timing(runs=tuple(values)) for name, values in runs.items()}
 
 
-def interleaved_inference_time(models, x, *, rounds=15, number=3, warmup=2):
+def interleaved_inference_time(models, x, *, rounds=15, number=3, warmup=2, compiled=False):
     """Inference seconds per batch for several models, timed in alternation.
 
     Each round times ``number`` forward passes (``training=False``) of every
     model in turn, so that a change in the machine's load hits all models
     alike; dividing two models' times round by round then gives ratios that
     are robust to that load. ``warmup`` untimed passes per model come first.
+
+    With ``compiled=False`` each pass is an eager Keras call, ``model(x)``,
+    which pays a fixed Python and dispatch cost per layer; with ``compiled=True``
+    the call is traced once into a ``tf.function`` graph (during the warm-up, so
+    give ``warmup >= 1``), as ``predict`` and a deployed model run it.
 
     Returns:
         A dict from name to :class:`~companion.tools.timing.Timing` (seconds per pass).
@@ -148,9 +155,21 @@ def interleaved_inference_time(models, x, *, rounds=15, number=3, warmup=2):
     for name, model in models.items():
         check_model(f"models[{name!r}]", model)
     x = check_inputs("x", x, next(iter(models.values())))
+    compiled = check_bool("compiled", compiled)
+    if compiled:
+        check_int("warmup", warmup, minimum=1)  # the first call traces the graph
+        x = tf.convert_to_tensor(x)
     return interleaved_times(
-        {name: functools.partial(_forward, model, x) for name, model in models.items()},
+        {name: _forward_call(model, x, compiled) for name, model in models.items()},
         rounds=rounds, warmup=warmup, number=number)
+
+
+def _forward_call(model, x, compiled):
+    """A function of no argument that runs one inference pass of ``model`` on ``x``."""
+    if not compiled:
+        return functools.partial(_forward, model, x)
+    graph = tf.function(lambda inputs: model(inputs, training=False))
+    return lambda: np.asarray(graph(x))
 
 
 def _forward(model, x):
