@@ -112,3 +112,23 @@ def test_bad_inputs_name_the_argument(call, error, message):
 
 def test_numpy_counts_are_accepted():
     assert len(time_call(lambda: None, repeats=np.int64(2), number=np.int32(3)).runs) == 2
+
+
+def test_cpu_clock_does_not_count_waiting():
+    # Sleeping takes wall time but almost no CPU time; a busy loop takes both.
+    def busy():
+        end = time.process_time() + 0.05
+        while time.process_time() < end:
+            pass
+
+    calls = {"sleep": lambda: time.sleep(0.05), "busy": busy}
+    wall = interleaved_times(calls, rounds=3, clock="wall")
+    cpu = interleaved_times(calls, rounds=3, clock="cpu")
+    assert wall["sleep"].best >= 0.05
+    assert cpu["sleep"].worst < 0.02
+    assert cpu["busy"].best >= 0.05
+
+
+def test_unknown_clock_is_named():
+    with pytest.raises(ValueError, match="clock.*'gpu'.*wall.*cpu"):
+        interleaved_times({"f": lambda: None}, clock="gpu")

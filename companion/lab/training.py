@@ -269,7 +269,7 @@ def target_table(results, target, *, monitor="val_accuracy", mode="max", skip_fi
     return table
 
 
-def epoch_seconds(models, data, *, rounds=3, batch_size=32, warmup=1):
+def epoch_seconds(models, data, *, rounds=3, batch_size=32, warmup=1, clock="wall"):
     """Seconds of one training epoch per model, measured in interleaved rounds.
 
     On a shared machine the load drifts, and a model timed later can look
@@ -291,6 +291,9 @@ def epoch_seconds(models, data, *, rounds=3, batch_size=32, warmup=1):
         batch_size: examples per step.
         warmup: untimed epochs per model first (they fill the cache and trace
             the training step for this input), >= 0.
+        clock: ``"wall"`` or ``"cpu"``, as for
+            :func:`~companion.tools.timing.interleaved_times`: CPU seconds compare
+            the models' work even beside busy neighbours.
 
     Returns:
         A dict from name to :class:`~companion.tools.timing.Timing`.
@@ -315,4 +318,4 @@ def epoch_seconds(models, data, *, rounds=3, batch_size=32, warmup=1):
                .batch(batch_size).cache().prefetch(tf.data.AUTOTUNE))
     return interleaved_times(
         {name: functools.partial(model.fit, batches, epochs=1, shuffle=False, verbose=0)
-         for name, model in models.items()}, rounds=rounds, warmup=warmup)
+         for name, model in models.items()}, rounds=rounds, warmup=warmup, clock=clock)
