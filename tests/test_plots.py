@@ -344,6 +344,22 @@ def test_learning_curves_draw_two_lines_per_run_and_the_marks():
     assert len(marks) == 1 and marks[0].get_xdata()[0] == 2
 
 
+def test_learning_curves_whole_epoch_ticks_and_a_legend_off_the_axes_for_many_runs():
+    runs = {name: fake_result([1.0, 0.5, 0.3], [1.1, 0.9, 1.0]) for name in "abcd"}
+    fig = plots.plot_learning_curves(runs, "loss")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    assert ax.get_legend() is None and len(fig.legends) == 1
+    renderer = fig.canvas.get_renderer()
+    legend_box = fig.legends[0].get_window_extent(renderer)
+    assert legend_box.y1 <= ax.get_window_extent(renderer).y0  # wholly below the axes
+    assert len(fig.legends[0].get_texts()) == 8
+    few = plots.plot_learning_curves(dict(list(runs.items())[:2]), "loss")
+    assert few.axes[0].get_legend() is not None and not few.legends
+
+
 def test_learning_curves_reject_a_missing_metric():
     with pytest.raises(ValueError, match="no metric .accuracy."):
         plots.plot_learning_curves({"a": fake_result([1.0], [1.0])}, "accuracy")

@@ -160,6 +160,22 @@ def test_plot_seed_points_draws_every_seed_and_the_interval():
         plot_seed_points(table, "nope")
 
 
+def test_plot_seed_points_tilts_tick_labels_only_when_they_would_overlap():
+    few = plot_seed_points(per_seed_table(), "acc").axes[0]
+    assert {t.get_rotation() for t in few.get_xticklabels()} == {0.0}
+    names = [f"configuration{i}" for i in range(10)]
+    many = pd.DataFrame({"configuration": names * 2, "acc": np.linspace(0.5, 0.9, 20)})
+    fig = plot_seed_points(many, "acc")
+    ax = fig.axes[0]
+    assert {t.get_rotation() for t in ax.get_xticklabels()} == {45.0}
+    # drawn level, the same labels would overlap: measure them without the tilt
+    renderer = fig.canvas.get_renderer()
+    for label in ax.get_xticklabels():
+        label.set_rotation(0)
+    boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()]
+    assert any(a.x1 > b.x0 for a, b in zip(boxes, boxes[1:]))
+
+
 # --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
 
 @pytest.mark.parametrize("call, error, message", [

@@ -416,7 +416,17 @@ def plot_seed_points(per_seed, metric, *, by="configuration", confidence=0.95,
     ax.set_xlim(-0.6, len(summary) - 0.4)
     ax.set(ylabel=ylabel or metric, title=title)
     ax.legend()
+    _tilt_crowded_tick_labels(fig, ax)
     return fig
+
+
+def _tilt_crowded_tick_labels(fig, ax, *, gap_px=4.0):
+    """Tilt the x tick labels by 45 degrees when, drawn level, neighbours would touch."""
+    fig.canvas.draw()  # lays the figure out, so the labels sit where they will be shown
+    renderer = fig.canvas.get_renderer()
+    boxes = [label.get_window_extent(renderer) for label in ax.get_xticklabels()]
+    if any(left.x1 + gap_px > right.x0 for left, right in zip(boxes, boxes[1:])):
+        plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
 
 
 def plot_trajectories(landscapes, paths, *, levels=20, title=None):
@@ -494,7 +504,10 @@ def plot_learning_curves(results, metric="loss", *, marks=None, title=None):
         for name, epoch in marks.items():
             if epoch is not None:
                 check_real(f"marks[{name!r}]", epoch)
-    fig, ax = plt.subplots()
+    crowded = len(results) >= 3  # then the legend goes below the axes, in two columns
+    width, height = STYLE["figure.figsize"]
+    fig, ax = plt.subplots(figsize=(width, height + (0.3 * len(results) if crowded else 0)),
+                           layout="constrained")  # makes room for the legend below
     colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, (name, result) in enumerate(results.items()):
         history = result.history
@@ -510,7 +523,11 @@ def plot_learning_curves(results, metric="loss", *, marks=None, title=None):
         if marks and name in marks and marks[name] is not None:
             ax.axvline(marks[name], color=color, linestyle=":", linewidth=1.2)
     ax.set(xlabel="epoch", ylabel=metric, title=title)
-    ax.legend(ncol=1 if len(results) < 3 else 2)
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    if crowded:
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2)
+    else:
+        ax.legend()
     return fig
 
 
