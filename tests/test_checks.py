@@ -9,7 +9,7 @@ import pytest
 from companion._quiet import keras
 from companion.tools.checks import (
     check_array, check_attributes, check_bool, check_callable, check_choice, check_columns,
-    check_inputs, check_int, check_mapping, check_model, check_names, check_range, check_real,
+    check_inputs, check_int, check_list, check_mapping, check_model, check_names, check_range, check_real,
     check_shape, check_string)
 
 
@@ -131,3 +131,19 @@ def test_the_checks_accept_numpy_scalars_and_return_python_values():
     assert x.dtype == np.float32 and x.shape == (2, 3)
     with pytest.raises(ValueError, match=re.escape("x holds examples of shape (4,), but the model expects (3,)")):
         check_inputs("x", np.ones((2, 4)), model)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("relu", "activations must be a list of names, got the string 'relu'; write \\['relu'\\]"),
+    (len, "activations must be a list of names, got one builtin_function_or_method"),
+    (3, "activations must be a list of names, got int 3"),
+])
+def test_check_list_refuses_single_items(value, message):
+    with pytest.raises(TypeError, match=message):
+        check_list("activations", value, what="names", single=(type(len),))
+
+
+def test_check_list_accepts_any_iterable():
+    assert check_list("names", ("a", "b"), what="names") == ["a", "b"]
+    assert check_list("names", (n for n in "ab"), what="names") == ["a", "b"]
+    assert check_list("names", [], what="names") == []

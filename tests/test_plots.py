@@ -418,7 +418,7 @@ PER_SEED = pd.DataFrame({"configuration": ["a", "a", "b", "b"], "score": [0.8, 0
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda: plots.plot_activations("relu"), TypeError,
-     "activations must be a list of names or functions, got str 'relu'; write ['relu']"),
+     "activations must be a list of names or functions, got the string 'relu'; write ['relu']"),
     (lambda: plots.plot_activations(["bogus"]), ValueError, "unknown activation 'bogus' in activations"),
     (lambda: plots.plot_activations(["relu"], points=0), ValueError,
      "points must be an integer >= 2, got 0"),

@@ -260,7 +260,7 @@ def test_keras_ignores_a_trainable_change_until_compiled_again(tiny_data):
     (lambda data: replace_head(small_model(), clone="no"), ValueError,
      "clone must be True or False, got 'no'"),
     (lambda data: set_trainable(small_model(), False, layers="hidden_1"), TypeError,
-     "layers must be None, an integer or a list of layer names, got the string 'hidden_1'"),
+     "layers must be a list of layer names (or None, or an integer), got the string 'hidden_1'"),
     (lambda data: set_trainable(small_model(), "no"), ValueError,
      "trainable must be True or False, got 'no'"),
     (lambda data: fine_tune(small_model(), data, epochs=2, learning_rate=float("nan")),

@@ -1,5 +1,7 @@
 """The book's figures, drawn in one style and size."""
 
+import types
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,21 +12,15 @@ from companion.lab.models import resolve_activation
 from companion.lab.seeds import seed_summary
 from companion.tools.checks import (
     check_array, check_attributes, check_bool, check_choice, check_columns, check_int,
-    check_mapping, check_names, check_range, check_real)
+    check_list, check_mapping, check_names, check_range, check_real)
 from companion.tools.optim import Landscape
 from companion.tools.schedules import RangeTestResult, schedule_values
 
 
 def _check_activations(activations):
     """A non-empty list of activation names or functions; a bare string is refused."""
-    if isinstance(activations, (str, bytes)) or callable(activations):
-        raise TypeError(f"activations must be a list of names or functions, got "
-                        f"{type(activations).__name__} {activations!r}; write [{activations!r}]")
-    try:
-        activations = list(activations)
-    except TypeError:
-        raise TypeError(f"activations must be a list of names or functions, got "
-                        f"{type(activations).__name__} {activations!r}") from None
+    activations = check_list("activations", activations, what="names or functions",
+                             single=(types.FunctionType, types.BuiltinFunctionType))
     if not activations:
         raise ValueError("activations is empty: give at least one")
     for activation in activations:

@@ -9,7 +9,7 @@ from companion._quiet import keras, tf
 from companion.tools.callbacks import _reached, EpochTimer, StopAtTarget  # noqa: F401
 from companion.lab.seeding import reseed
 from companion.tools.checks import (
-    check_attributes, check_bool, check_choice, check_int, check_mapping,
+    check_attributes, check_bool, check_choice, check_int, check_list, check_mapping,
     check_model, check_real)
 from companion.tools.diagnostics import resolve_loss
 from companion.tools.optimizers import make_optimizer
@@ -155,25 +155,12 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
 
 
 def _check_metrics(metrics):
-    if isinstance(metrics, (str, bytes)):
-        raise TypeError(f"metrics must be a list of metric names or objects, got the string "
-                        f"{metrics!r}; write [{metrics!r}]")
-    try:
-        return list(metrics)
-    except TypeError:
-        raise TypeError(f"metrics must be a list of metric names or objects, got "
-                        f"{type(metrics).__name__}") from None
+    return check_list("metrics", metrics, what="metric names or objects")
 
 
 def _check_callbacks(callbacks):
-    if isinstance(callbacks, (str, bytes, keras.callbacks.Callback)):
-        raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got "
-                        f"{type(callbacks).__name__} {callbacks!r}")
-    try:
-        callbacks = list(callbacks)
-    except TypeError:
-        raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got "
-                        f"{type(callbacks).__name__}") from None
+    callbacks = check_list("callbacks", callbacks, what="keras.callbacks.Callback",
+                           single=(keras.callbacks.Callback,))
     for i, callback in enumerate(callbacks):
         if not isinstance(callback, keras.callbacks.Callback):
             raise TypeError(f"callbacks[{i}] must be a keras.callbacks.Callback, got "

@@ -15,7 +15,7 @@ import pandas as pd
 from companion._quiet import keras
 from companion.lab.training import STEPS_PER_EXECUTION, train, TrainingResult
 from companion.tools.checks import (
-    check_array, check_attributes, check_bool, check_int, check_model, check_real,
+    check_array, check_attributes, check_bool, check_int, check_list, check_model, check_real,
     check_string)
 
 
@@ -108,14 +108,7 @@ def _select(model, layers, argument="layers"):
     if isinstance(layers, (numbers.Integral, bool, np.bool_)):
         count = check_int(argument, layers, minimum=0, maximum=len(model.layers))
         return list(model.layers[:count])
-    if isinstance(layers, (str, bytes)):
-        raise TypeError(f"{argument} must be None, an integer or a list of layer names, got "
-                        f"the string {layers!r}; write [{layers!r}]")
-    try:
-        requested = list(layers)
-    except TypeError:
-        raise TypeError(f"{argument} must be None, an integer or a list of layer names, got "
-                        f"{type(layers).__name__} {layers!r}") from None
+    requested = check_list(argument, layers, what="layer names (or None, or an integer)")
     names = [layer.name for layer in model.layers]
     unknown = [n for n in requested if n not in names]
     if unknown:

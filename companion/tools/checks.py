@@ -236,6 +236,37 @@ def check_mapping(name, value, *, what="names to values", min_size=1):
     return value
 
 
+def check_list(name, value, *, what, single=()):
+    """``value`` as a list; a single item (a string, or an instance of ``single``) is refused.
+
+    A string is iterable, and ``list("relu")`` would silently become four
+    one-letter names; a single Keras callback or function is a common slip for a
+    list holding one. Both get an error that shows the list to write instead.
+
+    Args:
+        what: what the list holds, for the message ("names", "layer names").
+        single: further types that are one item rather than a list of them.
+
+    Example:
+        >>> check_list("layers", ("dense", "output"), what="layer names")
+        ['dense', 'output']
+        >>> check_list("layers", "dense", what="layer names")
+        Traceback (most recent call last):
+        ...
+        TypeError: layers must be a list of layer names, got the string 'dense'; write ['dense']
+    """
+    _check_name(name)
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a list of {what}, got the string {value!r}; "
+                        f"write [{value!r}]")
+    if isinstance(value, tuple(single)):
+        raise TypeError(f"{name} must be a list of {what}, got one {type(value).__name__} "
+                        f"{value!r}; write [{value!r}]")
+    if not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a list of {what}, got {type(value).__name__} {value!r}")
+    return list(value)
+
+
 def check_names(name, value, *, choices=None, min_size=1):
     """``value`` as a list of strings; a single string is refused, not split into letters.
 
@@ -251,13 +282,7 @@ def check_names(name, value, *, choices=None, min_size=1):
         ...
         TypeError: metrics must be a list of names, got the string 'accuracy'; write ['accuracy']
     """
-    _check_name(name)
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a list of names, got the string {value!r}; "
-                        f"write [{value!r}]")
-    if not isinstance(value, Iterable):
-        raise TypeError(f"{name} must be a list of names, got {type(value).__name__} {value!r}")
-    names = list(value)
+    names = check_list(name, value, what="names")
     if len(names) < min_size:
         raise ValueError(f"{name} must hold at least {min_size} name(s), got {names!r}")
     wrong = [n for n in names if not isinstance(n, str)]
