@@ -74,7 +74,8 @@ def test_alpha_dropout_becomes_mc_alpha_dropout():
     clone = mc_dropout_model(model)
     assert isinstance(clone.get_layer("dropout_1"), MCAlphaDropout)
     samples = mc_samples(model, np.ones((3, 5)), n_samples=4)
-    assert not np.array_equal(samples[0], samples[1])
+    # Different dropout masks change outputs by O(0.1); float rounding by ~1e-7.
+    assert np.abs(samples[0] - samples[1]).max() > 1e-3
 
 
 def test_samples_differ_across_passes():
@@ -198,7 +199,7 @@ def test_dropout_inside_a_nested_model_is_replaced_too():
     kinds = [type(layer).__name__ for layer in clone._flatten_layers()]
     assert "MCDropout" in kinds and "Dropout" not in kinds
     samples = mc_samples(model, np.ones((3, 4)), n_samples=3)
-    assert not np.array_equal(samples[0], samples[1])
+    assert np.abs(samples[0] - samples[1]).max() > 1e-3  # masks differ, not rounding
 
 
 # --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
