@@ -180,6 +180,25 @@ def test_activation_latency_table_shape_and_relative_column():
                                256 / (table["microseconds"] * 1e-6) / 1e9)
 
 
+def test_activation_latency_times_the_functions_in_interleaved_rounds(monkeypatch):
+    # Record which function each timed call belongs to: every round must call
+    # every function in turn, not all rounds of one function and then the next.
+    log = []
+    real = activations.interleaved_times
+
+    def recording(calls, **kwargs):
+        def logged(name, fn):
+            def call():
+                log.append(name)
+                return fn()
+            return call
+        return real({name: logged(name, fn) for name, fn in calls.items()}, **kwargs)
+
+    monkeypatch.setattr(activations, "interleaved_times", recording)
+    activations.activation_latency(["relu", "gelu"], shape=(4, 4), repeats=3, number=1)
+    assert log == ["relu", "gelu"] * (2 + 3)  # two warm-up calls each, then three rounds
+
+
 @pytest.mark.parametrize("kwargs", [{"shape": (0, 3)}, {"shape": ()}, {"repeats": 0}])
 def test_activation_latency_rejects_bad_input(kwargs):
     with pytest.raises(ValueError):

@@ -17,7 +17,7 @@ from companion.lab.models import resolve_activation, resolve_initializer
 from companion.tools.checks import (
     check_array, check_bool, check_callable, check_columns, check_inputs, check_int,
     check_mapping, check_model, check_names, check_real, check_shape, check_string)
-from companion.tools.timing import time_call
+from companion.tools.timing import interleaved_times
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -272,8 +272,11 @@ def activation_latency(activations, *, shape=(512, 2048), repeats=7, number=20, 
     Each function runs inside a ``tf.function`` on the same float32 tensor of
     standard-normal values; a call ends with a sum of the output converted to
     NumPy, so the time covers the whole computation on any device (the sum's
-    cost is the same for every function). Times are medians over ``repeats``
-    rounds of ``number`` calls (``companion.tools.timing.time_call``).
+    cost is the same for every function). The functions are timed in
+    interleaved rounds (``companion.tools.timing.interleaved_times``): each of
+    the ``repeats`` rounds times ``number`` calls of every function in turn, so
+    a change in the machine's load hits all of them alike. Times are medians
+    over the rounds.
 
     Args:
         activations: a mapping from name to function, or a list of names
@@ -300,11 +303,10 @@ def activation_latency(activations, *, shape=(512, 2048), repeats=7, number=20, 
     check_int("repeats", repeats, minimum=1)
     check_int("number", number, minimum=1)
     x = tf.random.stateless_normal(shape, seed=(check_int("seed", seed, minimum=0), 0))
+    calls = {name: _summed_call(fn, x) for name, fn in activations.items()}
     rows = {}
-    for name, fn in activations.items():
-        compiled = tf.function(functools.partial(_summed, fn))
-        timing = time_call(lambda: compiled(x).numpy(), repeats=repeats, warmup=2,
-                           number=number)
+    for name, timing in interleaved_times(calls, rounds=repeats, warmup=2,
+                                          number=number).items():
         rows[name] = {"microseconds": 1e6 * timing.median, "best": 1e6 * timing.best,
                       "worst": 1e6 * timing.worst,
                       "elements_per_ns": int(np.prod(shape)) / timing.median / 1e9}
@@ -316,6 +318,12 @@ def activation_latency(activations, *, shape=(512, 2048), repeats=7, number=20, 
 
 def _summed(fn, x):
     return tf.reduce_sum(fn(x))
+
+
+def _summed_call(fn, x):
+    """A function of no argument: the compiled, summed ``fn`` on ``x``, as NumPy."""
+    compiled = tf.function(functools.partial(_summed, fn))
+    return lambda: compiled(x).numpy()
 
 
 def ranking(scores, *, higher_is_better=True):
