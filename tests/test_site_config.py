@@ -1,12 +1,14 @@
 """The website's Sphinx extension (book/_ext/course_site.py), without a build."""
 
 import pathlib
+import re
 import sys
 import types
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "book" / "_ext"))
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
 course_site = pytest.importorskip("course_site")
 
 
@@ -147,3 +149,23 @@ def test_package_names_resolve_to_the_documented_object():
     assert place("companion.missing", objects, ["function"], modules) is None
     assert place("keras.build_mlp", objects, ["function"], modules) is None
     assert place("companion.models.build_mlp", objects, ["function"], modules) is None
+
+
+def test_every_citation_names_an_entry_of_the_bibliography():
+    # A merge once left an entry of references.bib unclosed, which hides every entry after
+    # it; the build would only fail at the end. Chapters cite with their bibliography's
+    # ``:keyprefix:`` (``ch6-zeiler2012`` for the entry ``zeiler2012``).
+    pybtex_database = pytest.importorskip("pybtex.database")
+    entries = set(pybtex_database.parse_file(str(ROOT / "book" / "references.bib")).entries)
+    missing = []
+    for page in sorted((ROOT / "book").glob("*.*")):
+        if page.suffix not in (".ipynb", ".md"):
+            continue
+        text = page.read_text(encoding="utf-8").replace("\\n", "\n")
+        prefix = re.search(r":keyprefix: *(\S+)", text)
+        prefix = prefix.group(1) if prefix else ""
+        for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):
+            for key in (k.strip() for k in keys.split(",")):
+                if key.removeprefix(prefix) not in entries:
+                    missing.append(f"{page.name}: {key}")
+    assert not missing, f"citations without a bibliography entry: {missing}"
