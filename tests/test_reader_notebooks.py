@@ -205,7 +205,7 @@ def test_exercises_solutions_and_references(readers, name):
         references = prose.split("## References", 1)[1]
         bib = (BOOK / "references.bib").read_text(encoding="utf-8")
         for key in cited:
-            bare = re.sub(r"^ch\d-", "", key.strip())
+            bare = re.sub(r"^ch\d+-", "", key.strip())
             entry = re.search(r"@\w+\{" + re.escape(bare) + r",(.*?)\n\}", bib, re.S).group(1)
             year = re.search(r"year\s*=\s*\{(\d{4})\}", entry).group(1)
             surname = re.search(r"author\s*=\s*\{(.+?),", entry).group(1).strip()
