@@ -753,7 +753,9 @@ class TrainingMonitor(keras.callbacks.Callback):
         n = values.shape[1]
         cmap = plt.get_cmap("viridis")
         colours = [cmap(0.9 * i / max(n - 1, 1)) for i in range(n)]
-        fig, axes = plt.subplots(2, 2, figsize=(8.0, 5.6), sharex=True, squeeze=False)
+        # 6 in wide, as the book style draws every figure, so its text stays legible at
+        # phone width once the page scales the image down.
+        fig, axes = plt.subplots(2, 2, figsize=(6.0, 5.4), sharex=True, squeeze=False)
         (signal, gradient), (update, units) = axes
 
         def lines(ax, series, **style):
@@ -776,21 +778,21 @@ class TrainingMonitor(keras.callbacks.Callback):
         spread = lines(signal, "unit_spread")
         pooled = lines(signal, "activation_std", linestyle=":", linewidth=1.2)
         log_if_positive(signal, spread, pooled)
-        signal.set(title="(a) signal in each layer's outputs", ylabel="standard deviation")
+        signal.set(title="(a) signal", ylabel="standard deviation")
         key(signal, [("-", "per-unit spread"), (":", "pooled std")])
         log_if_positive(gradient, lines(gradient, "gradient_norm"))
-        gradient.set(title="(b) gradient norm", ylabel=r"$\|\partial L/\partial W\|$")
+        gradient.set(title="(b) gradient", ylabel=r"$\|\partial L/\partial W\|$")
         ratio = lines(update, "update_ratio")
         for level, style in ((UPDATE_RATIO_RULE, ":"), (UPDATE_RATIO_TOO_LOW, "--"),
                              (UPDATE_RATIO_TOO_HIGH, "--")):
             update.axhline(level, color="0.35", linestyle=style, linewidth=1)
         log_if_positive(update, ratio, [UPDATE_RATIO_TOO_LOW, UPDATE_RATIO_TOO_HIGH])
-        update.set(title="(c) update ratio per step",
+        update.set(title="(c) update ratio",
                    ylabel=r"$\|\Delta W\|\,/\,\|W\|$ per step", xlabel="training step")
         key(update, [(":", f"rule of thumb {UPDATE_RATIO_RULE:g}"), ("--", "thresholds")])
         lines(units, "dead_fraction")
         lines(units, "saturated_fraction", linestyle="--")
-        units.set(title="(d) dead and saturated units", ylim=(-0.03, 1.03),
+        units.set(title="(d) unit states", ylim=(-0.03, 1.03),
                   ylabel="fraction of units", xlabel="training step")
         key(units, [("-", "dead"), ("--", "saturated")])
         bounds = np.arange(n + 1) + 0.5
