@@ -88,18 +88,21 @@ test: setup fresh-cache
 	$(NBVAL_ENV) $(BIN)/python -m pytest tests companion book --nbval-lax -q $(PARALLEL)
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
 
-# The unit tests under the four numerical set-ups a learner's machine may have: oneDNN off
-# and on (TF_ENABLE_ONEDNN_OPTS), one and two intra-op threads (COMPANION_TEST_THREADS,
-# read by tests/conftest.py). Not part of `make test`: it runs the suite four times, one
-# run at a time (no -n: the thread count is what is being varied). Each run's log goes to
-# _build/test-matrix-*.log; the target fails if any run fails.
-MATRIX_ARGS ?= tests companion -q -p no:randomly --ignore=tests/site_check.py
+# make test (unit tests, doctests and every chapter under nbval, quick profile) under the
+# four numerical set-ups a learner's machine may have: oneDNN off and on
+# (TF_ENABLE_ONEDNN_OPTS), one and two intra-op threads (COMPANION_TEST_THREADS, read by
+# tests/conftest.py, and TF_NUM_INTRAOP_THREADS, which TensorFlow reads at start-up in
+# the chapters' kernels). Not part of `make test`: it runs the suite four times, one run
+# at a time (no -n: the thread count is what is being varied), about 15 min each here.
+# Each run's log goes to _build/test-matrix-*.log; the target fails if any run fails.
+MATRIX_ARGS ?= tests companion book --nbval-lax -q -p no:randomly --ignore=tests/site_check.py
 
 test-matrix: setup
 	@mkdir -p _build
 	@status=0; for onednn in 0 1; do for threads in 1 2; do \
 	  log=_build/test-matrix-onednn$$onednn-threads$$threads.log; start=$$(date +%s); \
-	  TF_ENABLE_ONEDNN_OPTS=$$onednn COMPANION_TEST_THREADS=$$threads COMPANION_PROFILE=quick \
+	  TF_ENABLE_ONEDNN_OPTS=$$onednn COMPANION_TEST_THREADS=$$threads \
+	  TF_NUM_INTRAOP_THREADS=$$threads COMPANION_PROFILE=quick \
 	    $(BIN)/python -m pytest $(MATRIX_ARGS) > $$log 2>&1 || status=1; \
 	  echo "TF_ENABLE_ONEDNN_OPTS=$$onednn threads=$$threads: $$(tail -n 1 $$log)" \
 	       "[$$(( $$(date +%s) - start )) s wall, log $$log]"; \
