@@ -79,4 +79,4 @@ def test_chapter4_claims_run_on_a_small_budget(real_data_dir, monkeypatch):
     claims = loadbench.chapter4_claims(tiny)
     assert [c.at_least for c in claims] == [1.1, 1.2]
     assert all(np.isfinite(c.ratio) and c.ratio > 0 for c in claims)
-    assert "21 rounds" in claims[0].detail and "41 rounds" in claims[1].detail
+    assert "11 rounds" in claims[0].detail and "41 rounds" in claims[1].detail

@@ -118,7 +118,7 @@ def chapter4_claims(budget=None):
                                batch_norm=placement)
         train(nets[name], data, epochs=1, evaluate=False,
               optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
-    cost = epoch_seconds(nets, data, rounds=budget.pick(quick=21, full=15), clock="cpu")
+    cost = epoch_seconds(nets, data, rounds=budget.pick(quick=11, full=15), clock="cpu")
     epoch_ratios = np.array(cost["BN before"].runs) / np.array(cost["no BN"].runs)
     folded = fold_batch_norm(nets["BN before"])
     times = interleaved_inference_time({"BN": nets["BN before"], "folded": folded},
