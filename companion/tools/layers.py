@@ -1,4 +1,5 @@
-"""Custom Keras layers the lessons need and Keras lacks; every one is serialisable."""
+"""Custom Keras layers the lessons need and Keras lacks (every one serialisable), and
+:func:`reinitialize`, which re-draws a compiled model's layers without a new trace."""
 
 import random
 
