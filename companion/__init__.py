@@ -32,7 +32,7 @@ from companion.tools.diagnostics import (
     layer_statistics, relative_updates, RelativeUpdateRecorder, saturated_units,
     unit_spread)
 from companion.tools.folding import batch_norm_affine, count_batch_norm, fold_batch_norm
-from companion.tools.layers import MCAlphaDropout, MCDropout, RReLU
+from companion.tools.layers import MCAlphaDropout, MCDropout, reinitialize, RReLU
 from companion.tools.monitor import TrainingMonitor
 from companion.tools.optim import (
     agreement_table, compare_with_keras, decay_versus_l2, distance_to_minimum,
@@ -104,7 +104,7 @@ __all__ = [
     "plot_self_normalization", "plot_std_heatmap", "plot_std_ratios", "plot_time_to_accuracy",
     "plot_trajectories", "plot_uncertain_examples", "profile", "RangeTestResult", "ranking",
     "Recipe", "recipe_table", "RECIPES", "relative_updates", "RelativeUpdateRecorder",
-    "reliability_data", "replace_head", "reseed", "rosenbrock", "rotation_task", "RReLU",
+    "reinitialize", "reliability_data", "replace_head", "reseed", "rosenbrock", "rotation_task", "RReLU",
     "run_once", "run_seeds", "saturated_units", "schedule_values", "seed_summary",
     "self_normalizing_recipe", "selu_constants", "sgd_1cycle_recipe", "selu_stack", "set_trainable", "setup",
     "signal_moments", "split_task_a_b", "STEPS_PER_EXECUTION", "StopAtTarget", "strategy",

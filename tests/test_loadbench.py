@@ -79,4 +79,20 @@ def test_chapter4_claims_run_on_a_small_budget(real_data_dir, monkeypatch):
     claims = loadbench.chapter4_claims(tiny)
     assert [c.at_least for c in claims] == [1.1, 1.2]
     assert all(np.isfinite(c.ratio) and c.ratio > 0 for c in claims)
-    assert "21 rounds" in claims[0].detail and "41 rounds" in claims[1].detail
+    assert "11 rounds" in claims[0].detail and "41 rounds" in claims[1].detail
+
+
+def test_chapter4_times_epochs_on_the_chapters_10000_images(real_data_dir, monkeypatch):
+    """As chapter 4's timing cell: the full profile's 55,000 images are cut to 10,000."""
+    monkeypatch.setenv("COMPANION_DATA_DIR", str(real_data_dir))
+    monkeypatch.setattr(loadbench, "train", lambda *args, **kwargs: None)
+    seen = {}
+
+    def stop(nets, data, **kwargs):
+        seen["images"], seen["rounds"] = len(data.x_train), kwargs["rounds"]
+        raise RuntimeError("measured")
+
+    monkeypatch.setattr(loadbench, "epoch_seconds", stop)
+    with pytest.raises(RuntimeError, match="measured"):
+        loadbench.chapter4_claims(Profile(name="full", train_size=12_000, epochs=1, seeds=1))
+    assert seen == {"images": 10_000, "rounds": 15}

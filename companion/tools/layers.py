@@ -1,4 +1,5 @@
-"""Custom Keras layers the lessons need and Keras lacks; every one is serialisable."""
+"""Custom Keras layers the lessons need and Keras lacks (every one serialisable), and
+:func:`reinitialize`, which re-draws a compiled model's layers without a new trace."""
 
 import random
 
@@ -147,3 +148,82 @@ class MCAlphaDropout(keras.layers.AlphaDropout):
 
     def call(self, inputs, training=None):
         return super().call(inputs, training=True)
+
+
+def _leaf_layers(layer):
+    inner = getattr(layer, "layers", None)
+    if inner is None:
+        return [layer]
+    return [leaf for sub in inner for leaf in _leaf_layers(sub)]
+
+
+def _redrawn(layer, variable):
+    initializer = getattr(layer, f"{variable.name}_initializer", None)
+    if initializer is None:
+        raise TypeError(
+            f"reinitialize: layer {layer.name!r} has no {variable.name}_initializer for its "
+            f"variable {variable.name!r}; only layers that keep one initializer per weight "
+            "(Dense, BatchNormalization, ...) can be re-drawn")
+    config = initializer.get_config()
+    if "seed" in config:  # a random initializer: draw its seed as an unseeded layer would
+        config["seed"] = None
+    return type(initializer).from_config(config)
+
+
+def reinitialize(model, *, seed, learning_rate=None):
+    """Re-draw a compiled model's weights and reset its optimizer, keeping its traced steps.
+
+    Compiling a model again, or building a new one, makes ``fit`` trace its train step
+    anew, which for a deep model costs seconds per run. This puts ``model`` back in the
+    state of a fresh start instead: after ``keras.utils.set_random_seed(seed)``, every
+    weight is re-drawn from its own layer's initializer (``kernel_initializer``,
+    ``moving_variance_initializer`` ...), each random initializer drawing its seed the
+    way an unseeded layer does when it is constructed, so the weights equal those of
+    the same architecture built after ``keras.utils.set_random_seed(seed)`` from
+    unseeded initializers. Batch-normalisation statistics return to their initial
+    values with the rest. The optimizer's variables (the step count, momentum and
+    moment estimates) are set to zero, and its learning rate to ``learning_rate``
+    unless that is ``None``. ``fit`` then reuses ``model.train_function``; train with
+    ``compile=False`` (:func:`companion.train`), since compiling discards it.
+
+    Args:
+        model: a built, compiled Keras model whose optimizer has a variable learning
+            rate (a float given at construction, not a schedule).
+        seed: the random seed, an integer >= 0.
+        learning_rate: the new learning rate, > 0; ``None`` keeps the current one.
+
+    Returns:
+        ``model``.
+
+    Example:
+        >>> net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> net.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+        >>> first = reinitialize(net, seed=4).get_weights()[0]
+        >>> second = reinitialize(net, seed=4, learning_rate=0.01).get_weights()[0]
+        >>> bool(np.array_equal(first, second)), round(float(net.optimizer.learning_rate), 6)
+        (True, 0.01)
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    if not model.built or not getattr(model, "compiled", False):
+        raise ValueError(f"reinitialize needs a built, compiled model; {model.name!r} is not")
+    seed = check_int("seed", seed, minimum=0)
+    optimizer = model.optimizer
+    rate = optimizer._learning_rate  # a Variable, or a schedule / callable
+    if not isinstance(rate, keras.Variable):
+        raise ValueError(
+            "reinitialize needs an optimizer whose learning rate is a variable (a float at "
+            f"construction); this one's is {type(rate).__name__}")
+    if learning_rate is not None:
+        learning_rate = check_real("learning_rate", learning_rate, low=0, closed="right")
+    keras.utils.set_random_seed(seed)
+    for layer in _leaf_layers(model):
+        for variable in layer.weights:
+            draw = _redrawn(layer, variable)
+            variable.assign(draw(variable.shape, dtype=variable.dtype))
+    for variable in optimizer.variables:
+        if variable is not rate:
+            variable.assign(keras.ops.zeros_like(variable))
+    if learning_rate is not None:
+        rate.assign(learning_rate)
+    return model
