@@ -83,6 +83,11 @@ def test_default_recipe_options():
                       keras.optimizers.schedules.CosineDecay)
     constant = default_recipe(schedule=None, optimizer="adam", learning_rate=0.01)
     assert float(constant.model.optimizer.learning_rate) == pytest.approx(0.01)
+    assert recipe.model.get_layer("bn_1").momentum == pytest.approx(0.99)  # Keras's default
+    quick = default_recipe(schedule=None, batch_norm="after", bn_momentum=0.9, depth=2)
+    assert [quick.model.get_layer(f"bn_{i}").momentum for i in (1, 2)] == [0.9, 0.9]
+    with pytest.raises(ValueError, match=r"bn_momentum must be .*\[0, 1\), got 1.5"):
+        default_recipe(schedule=None, batch_norm="after", bn_momentum=1.5)
 
 
 def test_self_normalizing_recipe():

@@ -127,8 +127,9 @@ def _compile(name, model, optimizer, scaling, settings, steps_per_execution):
 
 
 def default_recipe(*, total_steps=None, depth=3, width=100, initializer="he_normal",
-                   activation="relu", batch_norm=None, l2=0.0, dropout=0.0,
-                   optimizer="adamw", learning_rate=3e-3, weight_decay=None, schedule="1cycle",
+                   activation="relu", batch_norm=None, bn_momentum=0.99, l2=0.0,
+                   dropout=0.0, optimizer="adamw", learning_rate=3e-3, weight_decay=None,
+                   schedule="1cycle",
                    scaling="standard", batch_size=128, schedule_epochs=8,
                    example_shape=(28, 28), n_classes=10,
                    steps_per_execution=STEPS_PER_EXECUTION):
@@ -148,6 +149,8 @@ def default_recipe(*, total_steps=None, depth=3, width=100, initializer="he_norm
         initializer: kernel initializer of every Dense layer.
         activation: hidden activation (``"relu"``, ``"swish"``, ``"elu"`` ...).
         batch_norm: ``"after"`` or ``"before"`` the activation, or ``None``.
+        bn_momentum: the BN layers' moving-average momentum, as for
+            :func:`companion.build_mlp` (lower it for a run of few steps).
         l2: L2 penalty factor on every kernel; 0 for none.
         dropout: dropout rate after every hidden block, in [0, 1).
         optimizer: a Keras optimizer name (``"nadam"``, ``"adam"``, ``"adamw"``,
@@ -192,7 +195,7 @@ def default_recipe(*, total_steps=None, depth=3, width=100, initializer="he_norm
 
 def _mlp_recipe(name, settings):
     """Build and compile the MLP of a recipe whose keyword values are ``settings``."""
-    options = {"batch_norm": None, "l2": 0.0, "dropout": 0.0, **settings}
+    options = {"batch_norm": None, "bn_momentum": 0.99, "l2": 0.0, "dropout": 0.0, **settings}
     check_choice("scaling", options["scaling"], ("standard", "unit"))
     check_int("steps_per_execution", options["steps_per_execution"], minimum=1)
     if options.get("schedule_epochs") is not None:
@@ -203,7 +206,8 @@ def _mlp_recipe(name, settings):
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
     model = build_mlp(depth=options["depth"], width=options["width"],
                       activation=options["activation"], initializer=options["initializer"],
-                      batch_norm=options["batch_norm"], dropout=options["dropout"],
+                      batch_norm=options["batch_norm"], bn_momentum=options["bn_momentum"],
+                      dropout=options["dropout"],
                       kernel_regularizer=regularizer, example_shape=options["example_shape"],
                       n_classes=options["n_classes"], name=f"{name}_recipe")
     return _compile(name, model, optimizer, options["scaling"], settings,
