@@ -16,7 +16,7 @@ import rich.progress
 import companion
 from companion._quiet import keras, tf
 from companion.book import ledger, loadbench, profiles, runtime, walltime
-from companion.lab import bench, data, models, training
+from companion.lab import bench, data, models, recipes, training
 
 
 def _info(args):
@@ -92,21 +92,44 @@ def _bench(args):
         if not os.access(folder, os.W_OK):
             raise ValueError(f"--json {args.json!r}: its directory {str(folder)!r} is not "
                              "writable")
+    schedules = _schedule_epochs(args.schedule_epochs)
     runtime.setup(seed=args.first_seed, announce=False)
     with _progress_bar(args.progress) as advance:
         result = bench.time_to_accuracy(args.configs, target=args.target, seeds=args.seeds,
                                         max_epochs=args.max_epochs,
                                         train_size=args.train_size,
-                                        batch_size=args.batch_size, progress=advance)
+                                        batch_size=args.batch_size,
+                                        schedule_epochs=schedules, progress=advance)
     sizes = result.settings["batch_sizes"]
     batches = ", ".join(f"{name} {size}" for name, size in sizes.items())
     print(f"Fashion-MNIST, {result.settings['train_size']} training images, batch sizes "
           f"{batches}, seeds {result.settings['seeds']}")
+    laid = result.settings.get("schedule_epochs", {})
+    scheduled = [name for name in laid if recipes.recipe_defaults(name).get("schedule")]
+    if scheduled:  # the constant-rate recipes have no schedule to lay
+        print("schedules laid over " + ", ".join(f"{name} {laid[name]}" for name in scheduled)
+              + " epochs")
     print(result.table())
     if args.json:
         result.to_json(args.json)
         print(f"wrote {args.json}")
     return 0
+
+
+def _schedule_epochs(pairs):
+    """``["default=8", ...]`` as ``{"default": 8}``: the ``--schedule-epochs`` option."""
+    epochs = {}
+    for pair in pairs or ():
+        name, _, value = pair.partition("=")
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if not name or number is None or number < 1:
+            raise ValueError(f"--schedule-epochs {pair!r}: write NAME=EPOCHS with a recipe "
+                             f"name and an integer >= 1, e.g. default=8")
+        epochs[name] = number
+    return epochs or None
 
 
 @contextlib.contextmanager
@@ -195,6 +218,10 @@ def main(argv=None):
     race.add_argument("--batch-size", type=int, default=None,
                       help="one batch size for every configuration (default: each "
                            "recipe's own)")
+    race.add_argument("--schedule-epochs", nargs="+", default=None, metavar="NAME=EPOCHS",
+                      help="the epochs a configuration's schedule is laid over (default: "
+                           "its recipe's own, e.g. default's 8, capped at --max-epochs; "
+                           "else the cap)")
     race.add_argument("--json", default=None, help="write the runs and the summary here "
                       "(its directory is checked before training)")
     race.add_argument("--progress", choices=["auto", "on", "off"], default="auto",

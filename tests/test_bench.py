@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from companion.__main__ import main
-from companion.lab.recipes import self_normalizing_recipe
+from companion.lab.recipes import (default_recipe, recipe_defaults, self_normalizing_recipe,
+                                   sgd_1cycle_recipe)
 from companion.lab.bench import (BenchResult, format_table, run_once, RUN_COLUMNS, summarize_runs,
                              SUMMARY_COLUMNS, time_to_accuracy)
 
@@ -342,3 +343,60 @@ def test_data_scaled_otherwise_than_the_recipe_expects_is_refused():
             "data is scaled 'unit' but recipe 'self_normalizing' expects "
             "scaling='standard'")):
         run_once(self_normalizing_recipe, data, max_epochs=1, depth=1, width=4)
+
+
+# --- the schedule's length: the recipe's own, capped at the run's ------------------------
+
+def _laid_over(easy, **kwargs):
+    """The epochs the default's 1cycle was laid over in one run_once (steps / steps per epoch)."""
+    recipe, _ = run_once(default_recipe, easy["standard"], depth=1, width=8, **kwargs)
+    steps_per_epoch = -(-len(easy["standard"].x_train) // 128)
+    total = recipe.model.optimizer._learning_rate.total_steps
+    assert total % steps_per_epoch == 0
+    return total // steps_per_epoch, recipe.settings["schedule_epochs"]
+
+
+def test_the_default_schedule_is_laid_over_the_recipes_own_epochs_capped_at_the_run(easy):
+    assert recipe_defaults("default")["schedule_epochs"] == 8
+    assert _laid_over(easy, max_epochs=9) == (8, 8)  # its own 8, not the cap of 9
+    assert _laid_over(easy, max_epochs=3) == (3, 3)  # a shorter cap compresses it
+    assert _laid_over(easy, max_epochs=3, schedule_epochs=5) == (5, 5)  # told otherwise
+    # a recipe without schedule_epochs of its own: over the whole run, as before
+    recipe, _ = run_once(sgd_1cycle_recipe, easy["unit"], max_epochs=2, depth=1, width=8)
+    assert recipe.model.optimizer._learning_rate.total_steps == 2 * -(-320 // 128)
+
+
+def test_time_to_accuracy_records_each_schedule_length(easy):
+    result = time_to_accuracy(["sgd_1cycle", "default"], target=0.99, seeds=1, max_epochs=9,
+                              data=easy, recipe_kwargs={k: SMALL[k] for k in
+                                                        ("sgd_1cycle", "default")})
+    assert result.settings["schedule_epochs"] == {"sgd_1cycle": 9, "default": 8}
+    told = time_to_accuracy(["default"], target=0.99, seeds=1, max_epochs=2, data=easy,
+                            schedule_epochs={"default": 1},
+                            recipe_kwargs={"default": SMALL["default"]})
+    assert told.settings["schedule_epochs"] == {"default": 1}
+
+
+def test_cli_schedule_epochs_reaches_the_benchmark_and_bad_pairs_are_refused(monkeypatch,
+                                                                            capsys):
+    from companion.lab import bench as bench_module
+
+    seen = {}
+
+    def fake(configs, *, schedule_epochs, **kwargs):
+        seen["schedule_epochs"] = schedule_epochs
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(bench_module, "time_to_accuracy", fake)
+    with pytest.raises(SystemExit):
+        main(["bench", "--schedule-epochs", "default=5", "sgd_1cycle=25", "--progress", "off"])
+    assert seen["schedule_epochs"] == {"default": 5, "sgd_1cycle": 25}
+    with pytest.raises(SystemExit):
+        main(["bench", "--progress", "off"])
+    assert seen["schedule_epochs"] is None  # each recipe's own, or the cap
+    capsys.readouterr()
+    for bad in ("default", "default=0", "=3", "default=2.5"):
+        with pytest.raises(SystemExit) as info:
+            main(["bench", "--schedule-epochs", bad, "--progress", "off"])
+        assert info.value.code == 2
+        assert f"--schedule-epochs {bad!r}: write NAME=EPOCHS" in capsys.readouterr().err

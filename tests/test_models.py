@@ -242,11 +242,25 @@ def test_regularizer_and_constraint_are_fresh_per_layer():
     np.testing.assert_allclose(float(sum(model.losses)), expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("momentum", [0.99, 0.9, 0.0])
+def test_bn_momentum_sets_how_much_of_the_old_moving_mean_one_step_keeps(momentum):
+    # one training-mode pass: moving_mean = momentum * 0 + (1 - momentum) * batch mean
+    model = build_mlp(depth=1, width=4, batch_norm="before", bn_momentum=momentum,
+                      example_shape=(3,))
+    x = np.random.default_rng(0).normal(2.0, 1.0, size=(16, 3)).astype("float32")
+    pre = x @ model.get_layer("hidden_1").kernel.numpy()  # use_bias=False before BN
+    model(x, training=True)
+    np.testing.assert_allclose(model.get_layer("bn_1").moving_mean.numpy(),
+                               (1 - momentum) * pre.mean(axis=0), rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"batch_norm": "middle"}, "batch_norm 'middle'.*None, 'before', 'after'"),
     ({"dropout": 1.0}, "dropout must be a finite number in \\[0, 1\\), got 1.0"),
     ({"dropout": -0.1}, "got -0.1"),
     ({"dropout": True}, "got True"),
+    ({"bn_momentum": 1.0}, "bn_momentum must be a finite number in \\[0, 1\\), got 1.0"),
+    ({"bn_momentum": -0.5}, "bn_momentum must be .*got -0.5"),
     ({"dropout_kind": "gaussian"}, "dropout_kind 'gaussian'.*'dropout', 'alpha'"),
     ({"kernel_regularizer": "l3"}, "kernel_regularizer 'l3'.*'l2'"),
     ({"kernel_constraint": "maxx"}, "kernel_constraint 'maxx'.*'max_norm'"),

@@ -83,6 +83,11 @@ def test_default_recipe_options():
                       keras.optimizers.schedules.CosineDecay)
     constant = default_recipe(schedule=None, optimizer="adam", learning_rate=0.01)
     assert float(constant.model.optimizer.learning_rate) == pytest.approx(0.01)
+    assert recipe.model.get_layer("bn_1").momentum == pytest.approx(0.99)  # Keras's default
+    quick = default_recipe(schedule=None, batch_norm="after", bn_momentum=0.9, depth=2)
+    assert [quick.model.get_layer(f"bn_{i}").momentum for i in (1, 2)] == [0.9, 0.9]
+    with pytest.raises(ValueError, match=r"bn_momentum must be .*\[0, 1\), got 1.5"):
+        default_recipe(schedule=None, batch_norm="after", bn_momentum=1.5)
 
 
 def test_self_normalizing_recipe():
@@ -128,6 +133,7 @@ def test_recipes_train_one_step():
     ({"total_steps": None}, "needs total_steps"),
     ({"total_steps": 1}, "total_steps must be an integer >= 2, got 1"),
     ({"steps_per_execution": 0, "total_steps": 10}, "steps_per_execution must be an integer >= 1, got 0"),
+    ({"schedule_epochs": 0, "total_steps": 10}, "schedule_epochs must be an integer >= 1, got 0"),
     ({"learning_rate": float("inf"), "total_steps": 10}, r"learning_rate must be a finite number in \(0, inf\), got inf"),
     ({"batch_norm": "middle", "total_steps": 10}, "unknown batch_norm"),
     ({"dropout": 1.0, "total_steps": 10}, "dropout must be"),
@@ -162,6 +168,8 @@ def test_table_is_read_from_the_signatures(monkeypatch):
     assert table.loc["input scaling", "self_normalizing"] == "standardised"
     assert table.loc["normalization", "default"] == "none"
     assert "weight decay (0.004)" in table.loc["regularization", "default"]
+    # the default's 1cycle is meant for 8 epochs, the table says so
+    assert table.loc["schedule", "default"] == "1cycle (momentum cycled), over 8 epochs"
 
     def swapped(*, total_steps=None, depth=3, width=100, initializer="he_normal",
                 activation="relu", batch_norm="before", l2=1e-4, dropout=0.0,
@@ -172,7 +180,7 @@ def test_table_is_read_from_the_signatures(monkeypatch):
     changed = recipe_table("default")["default"]
     assert changed["activation"] == "ReLU" and "before" in changed["normalization"]
     assert changed["regularization"] == "early stopping; L2 (0.0001); more if needed"
-    assert changed["schedule"] == "cosine decay"
+    assert changed["schedule"] == "cosine decay, over the whole run"  # no schedule_epochs
     assert changed["optimizer"] == "Adam, rate 0.001"
 
 
@@ -300,7 +308,8 @@ def test_sgd_1cycle_recipe_follows_the_linear_three_point_cycle():
 def test_the_table_shows_the_baselines_and_their_batch_sizes():
     table = recipe_table(["keras_defaults", "sgd_1cycle"])
     assert table.loc["optimizer"].tolist() == ["Adam, rate 0.001", "plain SGD, rate 0.1"]
-    assert table.loc["schedule"].tolist() == ["constant", "linear 1cycle (no momentum)"]
+    assert table.loc["schedule"].tolist() == ["constant",
+                                              "linear 1cycle (no momentum), over the whole run"]
     assert table.loc["batch size"].tolist() == ["32", "128"]
     assert table.loc["normalization"].tolist() == ["none", "none"]
     assert table.loc["input scaling"].tolist() == ["[0, 1]", "[0, 1]"]

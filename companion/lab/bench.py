@@ -107,10 +107,12 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
              schedule_epochs=None, **recipe_kwargs):
     """Train one fresh recipe for ``max_epochs``, or until validation accuracy reaches ``target``.
 
-    The recipe's schedule is laid out over ``schedule_epochs`` epochs (by
-    default ``max_epochs``, the longest the run may last): the length of
-    training the recipe is meant for, which need not be the benchmark's cap.
-    After ``schedule_epochs`` the schedule stays at its final rate.
+    The recipe's schedule is laid out over ``schedule_epochs`` epochs: the
+    length of training the recipe is meant for, which need not be the
+    benchmark's cap. By default it is the recipe's own (its ``schedule_epochs``
+    keyword, as for :func:`~companion.default_recipe`) when it has one and
+    ``max_epochs`` is not shorter, else ``max_epochs``, the longest the run
+    may last. After ``schedule_epochs`` the schedule stays at its final rate.
     ``batch_size`` defaults to the recipe's own (its ``batch_size`` keyword
     default); ``callbacks`` go to ``fit``.
 
@@ -133,10 +135,14 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
     if target is not None:
         target = check_real("target", target, low=0, high=1, closed="right")
     steps_per_epoch = -(-len(data.x_train) // batch_size)
-    schedule_epochs = check_int("schedule_epochs", max_epochs if schedule_epochs is None
-                                else schedule_epochs, minimum=1)
-    if "batch_size" in inspect.signature(builder).parameters:
+    if schedule_epochs is None:
+        schedule_epochs = _default_schedule_epochs(builder, recipe_kwargs, max_epochs)
+    schedule_epochs = check_int("schedule_epochs", schedule_epochs, minimum=1)
+    parameters = inspect.signature(builder).parameters
+    if "batch_size" in parameters:
         recipe_kwargs = {**recipe_kwargs, "batch_size": batch_size}
+    if "schedule_epochs" in parameters:  # recorded in the recipe's settings
+        recipe_kwargs = {**recipe_kwargs, "schedule_epochs": schedule_epochs}
     recipe = builder(total_steps=max(2, schedule_epochs * steps_per_epoch), **recipe_kwargs)
     given = getattr(data, "scaling", None)
     if isinstance(given, str) and given != recipe.scaling:
@@ -147,14 +153,27 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
                          target=target, compile=False, evaluate=False, callbacks=callbacks)
 
 
+def _own(builder, recipe_kwargs, key, fallback):
+    """``recipe_kwargs[key]``, else the builder's default for ``key``, else ``fallback``."""
+    if key in recipe_kwargs:
+        return recipe_kwargs[key]
+    parameter = inspect.signature(builder).parameters.get(key)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return fallback
+    return parameter.default
+
+
 def _own_batch_size(builder, recipe_kwargs):
     """The batch size in ``recipe_kwargs``, else the builder's default, else 32."""
-    if "batch_size" in recipe_kwargs:
-        return recipe_kwargs["batch_size"]
-    parameter = inspect.signature(builder).parameters.get("batch_size")
-    if parameter is None or parameter.default is inspect.Parameter.empty:
-        return 32
-    return parameter.default
+    return _own(builder, recipe_kwargs, "batch_size", 32)
+
+
+def _default_schedule_epochs(builder, recipe_kwargs, max_epochs):
+    """The recipe's own ``schedule_epochs`` (``recipe_kwargs`` first), capped at ``max_epochs``."""
+    own = _own(builder, recipe_kwargs, "schedule_epochs", None)
+    if own is None:
+        return max_epochs
+    return min(check_int("schedule_epochs", own, minimum=1), max_epochs)
 
 
 def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, target,
@@ -186,8 +205,10 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
         recipe_kwargs: a mapping from a configuration's name to extra keyword
             arguments for its recipe (e.g. ``{"default": {"depth": 2}}``).
         schedule_epochs: a mapping from a configuration's name to the epochs
-            its schedule is laid over (see :func:`run_once`); a configuration
-            not named has its schedule laid over ``max_epochs``.
+            its schedule is laid over; a configuration not named gets
+            :func:`run_once`'s default: its recipe's own ``schedule_epochs``
+            (the default recipe's 8) if ``max_epochs`` is not shorter, else
+            ``max_epochs``.
         progress: ``None``, or a function called after every run as
             ``progress(done, total, configuration, seed)`` (the command line's
             progress bar).
@@ -241,6 +262,9 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
                                 ("x_train", "y_train", "x_valid", "y_valid"),
                                 what="a data set such as load_fashion_mnist returns")
 
+    for name in configs:  # a configuration not named: its recipe's own, or the cap
+        schedule_epochs.setdefault(name, _default_schedule_epochs(
+            builders[name], recipe_kwargs.get(name, {}), max_epochs))
     batch_sizes = {name: int(check_int(f"batch_size of {name!r}", batch_size or _own_batch_size(
         builders[name], recipe_kwargs.get(name, {})), minimum=1)) for name in configs}
     rows = []
@@ -254,10 +278,10 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
                 "scaling", recipe_defaults(name).get("scaling", "standard"))
             reseed(seed)
             kwargs = {key: value for key, value in recipe_kwargs.get(name, {}).items()
-                      if key != "batch_size"}
+                      if key not in ("batch_size", "schedule_epochs")}
             _, result = run_once(builder, dataset(scaling), target=target,
                                  max_epochs=max_epochs, batch_size=batch_sizes[name],
-                                 schedule_epochs=schedule_epochs.get(name), **kwargs)
+                                 schedule_epochs=schedule_epochs[name], **kwargs)
             hit = result.time_to_target(target)
             reached = hit["epochs"] is not None
             epochs_run = int(len(result.history))
@@ -278,8 +302,7 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
     some = next(iter(datasets.values()))
     settings = {"train_size": int(len(some.x_train)), "valid_size": int(len(some.x_valid)),
                 "batch_sizes": batch_sizes, "seeds": [int(s) for s in seeds],
-                "schedule_epochs": {name: int(schedule_epochs.get(name, max_epochs))
-                                    for name in configs},
+                "schedule_epochs": {name: int(schedule_epochs[name]) for name in configs},
                 "configs": configs}
     return BenchResult(runs=runs, summary=summarize_runs(runs), target=float(target),
                        max_epochs=int(max_epochs), settings=settings)
