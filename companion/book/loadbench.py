@@ -9,9 +9,9 @@ the book:
 * chapter 4, "an epoch with BN costs more CPU time" (ratio of epoch CPU times, >= 1.1)
   and "the folded model is faster at inference" (ratio of inference CPU times, >= 1.2);
 * chapter 9, "the default recipe reaches the target in less wall time than
-  keras_defaults" (ratio of the median seconds to the target over seeds, >= 1.0), and two
-  figures the chapter reports but does not claim: the same ratio against sgd_1cycle and
-  the speed-up of folding the default recipe's BN layers.
+  keras_defaults" and "... than sgd_1cycle" (ratios of the median seconds to the target
+  over seeds, >= 1.0), and a figure the chapter reports but does not claim: the speed-up
+  of folding the default recipe's BN layers.
 
 For each it prints the measured ratio, its threshold and the relative margin
 (``companion.book.ledger.relative_margin``). The functions here repeat the
@@ -143,33 +143,29 @@ def chapter9_claims(budget=None):
     """Chapter 9's timing claims (wall time to target against two baselines) and its folding.
 
     Runs the chapter's time-to-accuracy benchmark of section 9.4 (the default recipe
-    against ``keras_defaults`` and ``sgd_1cycle``, the profile's target, cap, seeds,
-    training images and schedule lengths) and times the
-    folded default recipe as section 9.5 does.
+    against ``keras_defaults`` and ``sgd_1cycle``: 10,000 training images, target 0.86,
+    cap 25, the profile's seeds, the chapter's schedule lengths) and times the folded
+    default recipe as section 9.5 does.
 
     Returns:
-        A list of three :class:`TimingClaim`; only the first has a threshold.
+        A list of three :class:`TimingClaim`; the first two have a threshold.
     """
     budget = budget or active_profile()
-    cap = budget.pick(quick=16, full=30)
-    bench = time_to_accuracy(["keras_defaults", "sgd_1cycle", "default"],
-                             target=budget.pick(quick=0.84, full=0.86),
+    cap = 25  # sgd_1cycle's specified length, its schedule laid over the whole cap
+    bench = time_to_accuracy(["keras_defaults", "sgd_1cycle", "default"], target=0.86,
                              seeds=budget.pick(quick=3, full=5), max_epochs=cap,
-                             train_size=budget.pick(quick=5_000, full=10_000),
+                             train_size=10_000,
                              schedule_epochs={"sgd_1cycle": cap, "default": 8})
     s = bench.summary
     runs = bench.runs.set_index(["configuration", "seed"])
     claims = []
-    # The chapter claims the direction against keras_defaults only; against
-    # sgd_1cycle it reports the ratio, which has fallen on both sides of 1.
-    for base, threshold in (("keras_defaults", 1.0), ("sgd_1cycle", None)):
+    for base in ("keras_defaults", "sgd_1cycle"):
         ratio = float(s.loc[base, "seconds_median"] / s.loc["default", "seconds_median"])
         per_seed = (runs.loc[base, "seconds_counted"]
                     / runs.loc["default", "seconds_counted"]).to_numpy()
-        reported = "" if threshold else " (reported, not claimed)"
         claims.append(TimingClaim(
-            "9", f"the default recipe reaches the target in less wall time than {base}"
-            + reported, ratio, threshold,
+            "9", f"the default recipe reaches the target in less wall time than {base}",
+            ratio, 1.0,
             f"{int(s.loc[base, 'reached'])}/{len(per_seed)} {base} runs reached it (misses "
             "count at the cap); " + _spread(per_seed, unit="seed")))
     model = default_recipe(total_steps=2, batch_norm="after").model
