@@ -61,7 +61,8 @@ from companion.lab.seeding import course_seed, derive_seeds, reseed
 from companion.lab.seeds import paired_differences, run_seeds, seed_summary, summarize, verdict
 from companion.lab.sweeps import bake_off
 from companion.lab.training import (
-    compare, epoch_seconds, STEPS_PER_EXECUTION, target_table, train, TrainingResult)
+    compare, compile_model, epoch_seconds, STEPS_PER_EXECUTION, target_table, train,
+    TrainingResult)
 from companion.lab.transfer import (
     clone_with_weights, fine_tune, max_weight_change, replace_head, rotation_task,
     set_trainable, trainable_table)
@@ -84,7 +85,7 @@ __all__ = [
     "activation_mlp", "ACTIVATIONS", "agreement_table", "bake_off", "batch_norm_affine",
     "BenchResult", "build_autoencoder", "build_mlp", "calibration_summary", "check_array",
     "check_choice", "check_int", "check_model", "check_real", "Claim", "claim", "ClaimError",
-    "clip_with_optimizer", "clone_with_weights", "compare", "compare_with_keras",
+    "clip_with_optimizer", "clone_with_weights", "compare", "compare_with_keras", "compile_model",
     "cosine_similarity", "count_batch_norm", "course_seed", "cycle_momentum", "DataError",
     "DataWarning",
     "dead_units", "decay_versus_l2", "default_recipe", "depth_sweep", "derive_seeds",

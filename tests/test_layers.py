@@ -192,6 +192,35 @@ def test_training_after_reinitialize_matches_a_fresh_net_without_retracing():
         np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
 
 
+def _one_cycle_nadam(steps):
+    """Nadam under a 1cycle schedule with its momentum cycled: a state that must restart."""
+    from companion import OneCycleSchedule, cycle_momentum
+    schedule = OneCycleSchedule(0.01, total_steps=steps)
+    return cycle_momentum(keras.optimizers.Nadam(schedule), schedule)
+
+
+def test_reinitialize_restarts_a_schedule_and_nadam_like_a_fresh_optimizer():
+    from companion.tools.layers import reinitialize
+    steps = 3 * len(XS) // 16
+    fresh = _plain_net(5, batch_norm=True)
+    fresh.compile(optimizer=_one_cycle_nadam(steps), loss="sparse_categorical_crossentropy")
+    fresh.fit(XS, YS, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    net = _plain_net(8, batch_norm=True)
+    net.compile(optimizer=_one_cycle_nadam(steps), loss="sparse_categorical_crossentropy")
+    net.fit(XS, YS, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    traced = net.train_function
+    reinitialize(net, seed=5)
+    # the state of a freshly built Nadam: step 0, zero moments, momentum product 1
+    assert int(net.optimizer.iterations) == 0
+    assert sorted({float(np.max(np.abs(v))) for v in net.optimizer.variables}) == [0.0, 1.0]
+    net.fit(XS, YS, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    assert net.train_function is traced
+    # the rate and beta_1 of each step follow the schedule from its first step again,
+    # so the run is the fresh one's up to float32 rounding (tolerance as above)
+    for mine, reference in zip(net.get_weights(), fresh.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
 def test_reinitialize_rejects_bad_input():
     from companion.tools.layers import reinitialize
     net = _plain_net(0)
@@ -207,8 +236,14 @@ def test_reinitialize_rejects_bad_input():
     scheduled = _plain_net(0)
     scheduled.compile(optimizer=keras.optimizers.SGD(
         keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)), loss="mse")
-    with pytest.raises(ValueError, match="learning rate is a variable"):
-        reinitialize(scheduled, seed=0)
+    with pytest.raises(ValueError, match=re.escape(
+            "learning_rate=0.5 cannot replace this optimizer's schedule (ExponentialDecay)")):
+        reinitialize(scheduled, seed=0, learning_rate=0.5)
+    assert reinitialize(scheduled, seed=0) is scheduled  # a schedule restarts
+    called = _plain_net(0)
+    called.compile(optimizer=keras.optimizers.SGD(lambda: 0.1), loss="mse")
+    with pytest.raises(ValueError, match="this one's is function, which a restart cannot"):
+        reinitialize(called, seed=0)
     odd = keras.Sequential([keras.Input((4,)), keras.layers.Embedding(5, 2)])
     odd.compile(optimizer="sgd", loss="mse")
     odd.layers[0].embeddings_initializer = None

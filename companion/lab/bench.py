@@ -26,6 +26,7 @@ from companion.lab.training import train
 from companion.tools.checks import (
     check_attributes, check_callable, check_columns, check_int, check_mapping, check_names,
     check_real)
+from companion.tools.layers import reinitialize
 from companion.lab.recipes import RECIPES
 
 #: The columns of a benchmark's table of runs, one row per configuration and seed.
@@ -104,7 +105,7 @@ class BenchResult:
 
 
 def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbacks=(),
-             schedule_epochs=None, **recipe_kwargs):
+             schedule_epochs=None, seed=None, reuse=None, **recipe_kwargs):
     """Train one fresh recipe for ``max_epochs``, or until validation accuracy reaches ``target``.
 
     The recipe's schedule is laid out over ``schedule_epochs`` epochs: the
@@ -116,6 +117,29 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
     ``batch_size`` defaults to the recipe's own (its ``batch_size`` keyword
     default); ``callbacks`` go to ``fit``.
 
+    **Repeating a recipe over seeds.** Every fresh recipe makes ``fit`` trace its
+    train step again, seconds for a deep network. Pass a dict as ``reuse`` and the
+    seed as ``seed``: the first call for a given builder and arguments builds the
+    recipe and keeps it in the dict; a later call with the same builder and
+    arguments re-initialises the kept model with ``seed``
+    (:func:`companion.reinitialize`: fresh weights, the optimizer and its schedule
+    back at step 0) and trains it again without a new trace. A fresh build is
+    seeded with the same ``seed`` (:func:`companion.reseed`), so both paths start
+    from the same weights.
+
+    Args:
+        builder: a recipe function such as :func:`~companion.default_recipe`.
+        data: the data set, scaled as the recipe expects.
+        max_epochs: the epochs to train, >= 1 (the cap, with ``target``).
+        target: stop after the first epoch whose validation accuracy reaches it.
+        batch_size: the batch size; ``None`` for the recipe's own.
+        callbacks: Keras callbacks for ``fit``.
+        schedule_epochs: the epochs the schedule is laid over; ``None`` as above.
+        seed: seeds the run (an integer >= 0); ``None`` leaves the random state as
+            the caller set it. Needed with ``reuse``.
+        reuse: ``None``, or a dict in which to keep and find compiled recipes.
+        **recipe_kwargs: the recipe's keywords.
+
     Returns:
         ``(recipe, TrainingResult)``.
 
@@ -124,6 +148,9 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
         ...                           max_epochs=5)
         >>> result.time_to_target(0.8)  # doctest: +SKIP
         {'epochs': 2, 'seconds': 3.9}
+        >>> kept = {}
+        >>> runs = [run_once(default_recipe, data, max_epochs=2, seed=s,  # doctest: +SKIP
+        ...                  reuse=kept)[1] for s in (1, 2, 3)]  # one trace, not three
     """
     check_callable("builder", builder)
     check_attributes("data", data, ("x_train", "y_train", "x_valid", "y_valid"),
@@ -143,7 +170,24 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
         recipe_kwargs = {**recipe_kwargs, "batch_size": batch_size}
     if "schedule_epochs" in parameters:  # recorded in the recipe's settings
         recipe_kwargs = {**recipe_kwargs, "schedule_epochs": schedule_epochs}
-    recipe = builder(total_steps=max(2, schedule_epochs * steps_per_epoch), **recipe_kwargs)
+    if seed is not None:
+        seed = check_int("seed", seed, minimum=0)
+    if reuse is not None:
+        check_mapping("reuse", reuse, what="keys to the recipes run_once kept",
+                      min_size=0)
+        if seed is None:
+            raise ValueError("reuse needs seed: a kept model is re-drawn with it")
+    total_steps = max(2, schedule_epochs * steps_per_epoch)
+    key = (builder, total_steps, repr(sorted(recipe_kwargs.items())))
+    if reuse is not None and key in reuse:
+        recipe = reuse[key]
+        reinitialize(recipe.model, seed=seed)
+    else:
+        if seed is not None:
+            reseed(seed)
+        recipe = builder(total_steps=total_steps, **recipe_kwargs)
+        if reuse is not None:
+            reuse[key] = recipe
     given = getattr(data, "scaling", None)
     if isinstance(given, str) and given != recipe.scaling:
         raise ValueError(f"data is scaled {given!r} but recipe {recipe.name!r} expects "

@@ -128,15 +128,11 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
             raise ValueError("target needs the validation accuracy: pass validate=True")
     callbacks = _check_callbacks(callbacks)
     if compile:
-        optimizer = make_optimizer(optimizer, learning_rate)
-        if isinstance(loss, str):
-            resolve_loss(loss)
-        metrics = _check_metrics(metrics)
-        steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                      steps_per_execution=steps_per_execution)
+        compile_model(model, optimizer=optimizer, learning_rate=learning_rate, loss=loss,
+                      metrics=metrics, steps_per_execution=steps_per_execution)
     elif not getattr(model, "compiled", False):
         raise ValueError(f"compile=False needs a compiled model; {model.name!r} is not")
+    _build_optimizer(model)
     timer = EpochTimer()
     stops = [] if target is None else [StopAtTarget(target)]
     valid = (data.x_valid, data.y_valid) if validate else None
@@ -152,6 +148,54 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
                               return_dict=True)
         test = {name: float(value) for name, value in test.items()}
     return TrainingResult(model=model, history=history, test=test)
+
+
+def compile_model(model, *, optimizer="sgd", learning_rate=None,
+                  loss="sparse_categorical_crossentropy", metrics=("accuracy",),
+                  steps_per_execution=STEPS_PER_EXECUTION):
+    """Compile ``model`` the way :func:`train` does, and return it.
+
+    For a model that several runs will train: compile it once, then start each run
+    with :func:`companion.reinitialize` and ``train(..., compile=False)``, so that
+    Keras traces its training step once rather than once per run.
+
+    Args:
+        model: a Keras model.
+        optimizer, learning_rate, loss, metrics, steps_per_execution: as for
+            :func:`train`.
+
+    Returns:
+        ``model``, compiled, its optimizer built.
+
+    Example:
+        >>> net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> net = compile_model(net, optimizer="adam", learning_rate=1e-3)
+        >>> type(net.optimizer).__name__, net.optimizer.built
+        ('Adam', True)
+    """
+    check_model("model", model)
+    optimizer = make_optimizer(optimizer, learning_rate)
+    if isinstance(loss, str):
+        resolve_loss(loss)
+    metrics = _check_metrics(metrics)
+    steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                  steps_per_execution=steps_per_execution)
+    _build_optimizer(model)
+    return model
+
+
+def _build_optimizer(model):
+    # Without a distribution strategy, Keras builds the optimizer while it traces the
+    # train step, and each slot variable created there adds a tf.cond that initialises
+    # it: two functions per slot, traced and optimised with the step. Building it first
+    # costs nothing and saves seconds on a deep model (a 20-layer BN MLP under Nadam:
+    # 14.7 s -> 11.4 s for its first epoch). Under a strategy, fit builds it in the
+    # strategy's scope itself, as it must.
+    optimizer = model.optimizer
+    if (optimizer is not None and not optimizer.built and model.built
+            and getattr(model, "_distribute_strategy", None) is None):
+        optimizer.build(model.trainable_variables)
 
 
 def _check_metrics(metrics):

@@ -170,6 +170,20 @@ def _redrawn(layer, variable):
     return type(initializer).from_config(config)
 
 
+def _initial_state(optimizer, variables):
+    """The values ``optimizer``'s variables had when it was built, from a fresh twin.
+
+    Not all start at zero (Nadam's running product of momentum factors starts at 1),
+    so the twin, built from the same configuration on the same variables, says.
+    """
+    twin = type(optimizer).from_config(optimizer.get_config())
+    twin.build(variables)
+    if [tuple(v.shape) for v in twin.variables] != [tuple(v.shape) for v in optimizer.variables]:
+        raise ValueError(f"reinitialize: a fresh {type(optimizer).__name__} built on this "
+                         "model's variables does not have the optimizer's variables")
+    return [v.numpy() for v in twin.variables]
+
+
 def reinitialize(model, *, seed, learning_rate=None):
     """Re-draw a compiled model's weights and reset its optimizer, keeping its traced steps.
 
@@ -180,17 +194,23 @@ def reinitialize(model, *, seed, learning_rate=None):
     ``moving_variance_initializer`` ...), each random initializer drawing its seed the
     way an unseeded layer does when it is constructed, so the weights equal those of
     the same architecture built after ``keras.utils.set_random_seed(seed)`` from
-    unseeded initializers. Batch-normalisation statistics return to their initial
+    unseeded Keras initializers. (A model whose construction draws other seeds, as
+    :func:`companion.build_mlp` and dropout layers do, gets other draws from the
+    same distributions.) Batch-normalisation statistics return to their initial
     values with the rest. The optimizer's variables (the step count, momentum and
-    moment estimates) are set to zero, and its learning rate to ``learning_rate``
-    unless that is ``None``. ``fit`` then reuses ``model.train_function``; train with
-    ``compile=False`` (:func:`companion.train`), since compiling discards it.
+    moment estimates, Nadam's product of momentum factors) return to the values a
+    freshly built optimizer of the same configuration starts from, so a
+    learning-rate schedule, and a momentum cycled with it
+    (:func:`~companion.cycle_momentum`), restart at their first step. A float
+    learning rate becomes ``learning_rate`` unless that is ``None``. ``fit`` then
+    reuses ``model.train_function``; train with ``compile=False``
+    (:func:`companion.train`), since compiling discards it.
 
     Args:
-        model: a built, compiled Keras model whose optimizer has a variable learning
-            rate (a float given at construction, not a schedule).
+        model: a built, compiled Keras model.
         seed: the random seed, an integer >= 0.
-        learning_rate: the new learning rate, > 0; ``None`` keeps the current one.
+        learning_rate: the new learning rate, > 0, for an optimizer whose rate is a
+            float; ``None`` keeps the current rate or schedule.
 
     Returns:
         ``model``.
@@ -210,20 +230,29 @@ def reinitialize(model, *, seed, learning_rate=None):
     seed = check_int("seed", seed, minimum=0)
     optimizer = model.optimizer
     rate = optimizer._learning_rate  # a Variable, or a schedule / callable
-    if not isinstance(rate, keras.Variable):
+    scheduled = isinstance(rate, keras.optimizers.schedules.LearningRateSchedule)
+    if not (scheduled or isinstance(rate, keras.Variable)):
         raise ValueError(
-            "reinitialize needs an optimizer whose learning rate is a variable (a float at "
-            f"construction); this one's is {type(rate).__name__}")
+            "reinitialize needs an optimizer whose learning rate is a float or a "
+            f"keras.optimizers.schedules.LearningRateSchedule; this one's is "
+            f"{type(rate).__name__}, which a restart cannot rewind")
     if learning_rate is not None:
         learning_rate = check_real("learning_rate", learning_rate, low=0, closed="right")
+        if scheduled:
+            raise ValueError(
+                f"learning_rate={learning_rate!r} cannot replace this optimizer's schedule "
+                f"({type(rate).__name__}); pass learning_rate=None to restart the schedule")
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    initial = _initial_state(optimizer, model.trainable_variables)
     keras.utils.set_random_seed(seed)
     for layer in _leaf_layers(model):
         for variable in layer.weights:
             draw = _redrawn(layer, variable)
             variable.assign(draw(variable.shape, dtype=variable.dtype))
-    for variable in optimizer.variables:
+    for variable, value in zip(optimizer.variables, initial):
         if variable is not rate:
-            variable.assign(keras.ops.zeros_like(variable))
+            variable.assign(value)
     if learning_rate is not None:
         rate.assign(learning_rate)
     return model
