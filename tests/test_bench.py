@@ -13,8 +13,6 @@ from companion.lab.recipes import (default_recipe, recipe_defaults, self_normali
                                    sgd_1cycle_recipe)
 from companion.lab.bench import (BenchResult, format_table, run_once, RUN_COLUMNS, summarize_runs,
                              SUMMARY_COLUMNS, time_to_accuracy)
-from companion.lab.training import train
-from companion.tools.layers import reinitialize
 
 SMALL = {name: {"depth": 1, "width": 16}
          for name in ("naive", "default", "self_normalizing", "keras_defaults", "sgd_1cycle")}
@@ -219,7 +217,7 @@ def test_cli_reports_bad_arguments_in_one_line(argv, message, capsys):
     (lambda: run_once(lambda **kwargs: None, TINY, max_epochs=1, batch_size=0), ValueError,
      "batch_size must be an integer >= 1, got 0"),
     (lambda: run_once(lambda **kwargs: None, TINY, max_epochs=1, reuse={}), ValueError,
-     "reuse needs seed: a kept model is re-drawn with it"),
+     "reuse needs seed=, an integer >= 0 (got seed=None)"),
     (lambda: run_once(lambda **kwargs: None, TINY, max_epochs=1, seed=1, reuse=[]), TypeError,
      "reuse must be a mapping"),
     (lambda: run_once(lambda **kwargs: None, TINY, max_epochs=1, seed=-1), ValueError,
@@ -420,19 +418,16 @@ def test_reuse_trains_a_kept_recipe_like_a_fresh_one(easy):
     traced = first.model.train_function
     again, reused = run_once(default_recipe, data, seed=2, reuse=kept, **settings)
     assert again is first and len(kept) == 1 and again.model.train_function is traced
-    # The reference: a recipe never trained, its optimizer never stepped, drawn the same
-    # way (reinitialize) and trained as run_once trains. Only the kept model's past, its
-    # moments, step count, schedule position and BN statistics, could make them differ.
-    fresh = default_recipe(total_steps=again.model.optimizer._learning_rate.total_steps,
-                           depth=2, width=8, batch_norm="after")
-    reinitialize(fresh.model, seed=2)
-    reference = train(fresh.model, data, epochs=2, batch_size=128, compile=False,
-                      evaluate=False)
+    # The reference: run_once's fresh path for the same seed, a recipe never trained and
+    # its optimizer never stepped. Only the kept model's past, its moments, step count,
+    # schedule position and BN statistics, could make the two differ.
+    fresh, reference = run_once(default_recipe, data, seed=2, **settings)
+    assert fresh is not first
     # same start and arithmetic: only float32 rounding may differ (rtol 1e-5 is far above
     # a few ulps amplified over the 6 steps of a small net)
     np.testing.assert_allclose(reused.history[["loss", "val_loss"]].to_numpy(),
                                reference.history[["loss", "val_loss"]].to_numpy(), rtol=1e-5)
-    for mine, theirs in zip(reused.model.get_weights(), fresh.model.get_weights(),
+    for mine, theirs in zip(reused.model.get_weights(), reference.model.get_weights(),
                             strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
     other, _ = run_once(default_recipe, data, seed=2, reuse=kept, **{**settings, "width": 9})

@@ -221,6 +221,41 @@ def test_reinitialize_restarts_a_schedule_and_nadam_like_a_fresh_optimizer():
         np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
 
 
+def test_reinitialize_restarts_dropout_generators_from_the_seed_alone():
+    from companion.tools.layers import reinitialize
+    net = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8),
+                            keras.layers.Dropout(0.5), keras.layers.Dense(3, "softmax"),
+                            keras.layers.Dropout(0.2, seed=7)])
+    _compiled(net)
+
+    def states():
+        return [g.state.numpy().tolist() for layer in net.layers
+                for g in getattr(layer, "_seed_generators", ())]
+
+    reinitialize(net, seed=1)
+    first = states()
+    net.fit(XS, YS, epochs=1, batch_size=16, verbose=0)  # advances the generators
+    assert states() != first
+    reinitialize(net, seed=1)
+    assert states() == first  # the seed alone decides the masks
+    assert first[1] == [7, 0]  # a seeded generator restarts from its own seed
+    reinitialize(net, seed=2)
+    assert states()[0] != first[0] and states()[1] == [7, 0]
+
+
+def test_reinitialize_names_an_unserialisable_schedule():
+    from companion.tools.layers import reinitialize
+
+    class Halving(keras.optimizers.schedules.LearningRateSchedule):  # no get_config
+        def __call__(self, step):
+            return 0.1 * 0.5 ** keras.ops.cast(step, "float32")
+
+    net = _plain_net(0)
+    net.compile(optimizer=keras.optimizers.SGD(Halving()), loss="mse")
+    with pytest.raises(ValueError, match="a schedule needs get_config"):
+        reinitialize(net, seed=0)
+
+
 def test_reinitialize_rejects_bad_input():
     from companion.tools.layers import reinitialize
     net = _plain_net(0)

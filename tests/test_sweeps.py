@@ -70,3 +70,31 @@ def test_bad_inputs_name_the_argument(tiny_data, kwargs, error, message):
                  "target": 0.5, "build": tiny_model, **kwargs}
     with pytest.raises(error, match=re.escape(message)):
         sweeps.bake_off(**arguments)
+
+
+def test_bake_off_reuse_keeps_one_model_per_optimizer_and_restarts_it(tiny_data):
+    def opts():
+        return {"momentum": K.SGD(0.05, momentum=0.9), "adam": K.Adam(0.01)}
+
+    kept = {}
+    sweeps.bake_off(opts(), tiny_data, epochs=2, target=0.5, build=tiny_model, seed=1,
+                    reuse=kept)
+    models = dict(kept)
+    traced = {name: model.train_function for name, model in models.items()}
+    _, reused = sweeps.bake_off(opts(), tiny_data, epochs=2, target=0.5, build=tiny_model,
+                                seed=2, reuse=kept)
+    for name, result in reused.items():
+        assert result.model is models[name]
+        assert result.model.train_function is traced[name]  # no new trace
+    # the reference: new models, never trained, drawn and trained the same way
+    _, fresh = sweeps.bake_off(opts(), tiny_data, epochs=2, target=0.5, build=tiny_model,
+                               seed=2, reuse={})
+    for name in reused:  # same start, data order and arithmetic: float32 rounding only
+        np.testing.assert_allclose(reused[name].history["loss"], fresh[name].history["loss"],
+                                   rtol=1e-5)
+    # another configuration under a kept name: a new model, which replaces the kept one
+    _, other = sweeps.bake_off({"adam": K.Adam(0.02)}, tiny_data, epochs=1, target=0.5,
+                               build=tiny_model, seed=2, reuse=kept)
+    assert other["adam"].model is not models["adam"] and kept["adam"] is other["adam"].model
+    with pytest.raises(TypeError, match="reuse must be a mapping"):
+        sweeps.bake_off(opts(), tiny_data, epochs=1, target=0.5, reuse=[])

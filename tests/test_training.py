@@ -263,6 +263,43 @@ def test_optimizer_built_before_fit_trains_like_keras_lazy_build(tiny_data):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+
+def test_train_builds_the_optimizer_before_fit_traces(tiny_data):
+    built = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            built.append(self.model.optimizer.built)
+
+    companion.train(small_model(), tiny_data, epochs=1, optimizer="adam", evaluate=False,
+                    callbacks=[Probe()])
+    model = small_model()
+    model.compile(optimizer="nadam", loss="sparse_categorical_crossentropy")
+    companion.train(model, tiny_data, epochs=1, compile=False, evaluate=False,
+                    callbacks=[Probe()])
+    assert built == [True, True]  # Keras alone would build it inside the first trace
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"model": None}, TypeError, "model must be a Keras model, got NoneType"),
+    ({"optimizer": "adamx"}, ValueError, "unknown optimizer 'adamx'"),
+    ({"steps_per_execution": 0}, ValueError,
+     "steps_per_execution must be an integer >= 1, got 0"),
+    ({"learning_rate": -1.0}, ValueError, "learning_rate must be a finite number in (0, inf)"),
+])
+def test_compile_model_rejects_bad_input(kwargs, error, message):
+    arguments = {"model": small_model(), **kwargs}
+    with pytest.raises(error, match=re.escape(message)):
+        companion.compile_model(**arguments)
+
+
+def test_compile_model_compiles_as_train_does():
+    model = companion.compile_model(small_model(), optimizer="adam", learning_rate=0.02)
+    assert model.optimizer.built and isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.02)
+    assert model.steps_per_execution == training.STEPS_PER_EXECUTION
+
+
 # --- bad input: a ValueError or TypeError naming the argument, the value, what is valid --
 
 @pytest.mark.parametrize("kwargs, error, message", [

@@ -123,9 +123,10 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
     recipe and keeps it in the dict; a later call with the same builder and
     arguments re-initialises the kept model with ``seed``
     (:func:`companion.reinitialize`: fresh weights, the optimizer and its schedule
-    back at step 0) and trains it again without a new trace. A fresh build is
-    seeded with the same ``seed`` (:func:`companion.reseed`), so both paths start
-    from the same weights.
+    back at step 0) and trains it again without a new trace, in place: a recipe or
+    result returned earlier for the same arguments shares that model. With a
+    ``seed``, a fresh build is re-drawn the same way after it is built, so a run
+    is the same whether its recipe was kept or new.
 
     Args:
         builder: a recipe function such as :func:`~companion.default_recipe`.
@@ -176,7 +177,8 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
         check_mapping("reuse", reuse, what="keys to the recipes run_once kept",
                       min_size=0)
         if seed is None:
-            raise ValueError("reuse needs seed: a kept model is re-drawn with it")
+            raise ValueError("reuse needs seed=, an integer >= 0 (got seed=None): a kept "
+                             "model is re-drawn with it")
     total_steps = max(2, schedule_epochs * steps_per_epoch)
     key = (builder, total_steps, repr(sorted(recipe_kwargs.items())))
     if reuse is not None and key in reuse:
@@ -186,6 +188,8 @@ def run_once(builder, data, *, max_epochs, target=None, batch_size=None, callbac
         if seed is not None:
             reseed(seed)
         recipe = builder(total_steps=total_steps, **recipe_kwargs)
+        if seed is not None:  # the draw a kept recipe gets: one run per seed either way
+            reinitialize(recipe.model, seed=seed)
         if reuse is not None:
             reuse[key] = recipe
     given = getattr(data, "scaling", None)

@@ -165,7 +165,8 @@ def compile_model(model, *, optimizer="sgd", learning_rate=None,
             :func:`train`.
 
     Returns:
-        ``model``, compiled, its optimizer built.
+        ``model``, compiled, its optimizer built (unless the model is not built yet,
+        or was compiled under a distribution strategy: then ``fit`` builds it).
 
     Example:
         >>> net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])

@@ -3,7 +3,7 @@
 
 import random
 
-import numpy as np  # noqa: F401  (doctest namespace)
+import numpy as np
 
 from companion._quiet import keras, tf  # noqa: F401
 from companion.tools.checks import check_int, check_real
@@ -176,11 +176,19 @@ def _initial_state(optimizer, variables):
     Not all start at zero (Nadam's running product of momentum factors starts at 1),
     so the twin, built from the same configuration on the same variables, says.
     """
-    twin = type(optimizer).from_config(optimizer.get_config())
+    try:
+        twin = type(optimizer).from_config(optimizer.get_config())
+    except (TypeError, ValueError, NotImplementedError) as error:
+        raise ValueError(
+            f"reinitialize rebuilds {type(optimizer).__name__} from its configuration to "
+            f"learn its starting state, and that failed ({type(error).__name__}: {error}); "
+            "a schedule needs get_config() and, if it is your own class, "
+            "@keras.saving.register_keras_serializable()") from None
     twin.build(variables)
     if [tuple(v.shape) for v in twin.variables] != [tuple(v.shape) for v in optimizer.variables]:
         raise ValueError(f"reinitialize: a fresh {type(optimizer).__name__} built on this "
-                         "model's variables does not have the optimizer's variables")
+                         "model's variables does not have the optimizer's variables; "
+                         "compile the model again")
     return [v.numpy() for v in twin.variables]
 
 
@@ -195,8 +203,10 @@ def reinitialize(model, *, seed, learning_rate=None):
     way an unseeded layer does when it is constructed, so the weights equal those of
     the same architecture built after ``keras.utils.set_random_seed(seed)`` from
     unseeded Keras initializers. (A model whose construction draws other seeds, as
-    :func:`companion.build_mlp` and dropout layers do, gets other draws from the
-    same distributions.) Batch-normalisation statistics return to their initial
+    :func:`companion.build_mlp` does, gets other draws from the same distributions.)
+    The random generators of layers such as ``Dropout`` restart too, from their own
+    seed or, unseeded, from one drawn after ``seed``, so their masks depend on
+    ``seed`` alone, not on the model's past. Batch-normalisation statistics return to their initial
     values with the rest. The optimizer's variables (the step count, momentum and
     moment estimates, Nadam's product of momentum factors) return to the values a
     freshly built optimizer of the same configuration starts from, so a
@@ -207,7 +217,10 @@ def reinitialize(model, *, seed, learning_rate=None):
     (:func:`companion.train`), since compiling discards it.
 
     Args:
-        model: a built, compiled Keras model.
+        model: a built, compiled Keras model whose optimizer's learning rate is a
+            float or a serialisable ``LearningRateSchedule`` (one with
+            ``get_config``, registered if it is your own class); a callable rate is
+            refused.
         seed: the random seed, an integer >= 0.
         learning_rate: the new learning rate, > 0, for an optimizer whose rate is a
             float; ``None`` keeps the current rate or schedule.
@@ -247,6 +260,10 @@ def reinitialize(model, *, seed, learning_rate=None):
     initial = _initial_state(optimizer, model.trainable_variables)
     keras.utils.set_random_seed(seed)
     for layer in _leaf_layers(model):
+        for generator in getattr(layer, "_seed_generators", ()):  # dropout masks, RReLU slopes
+            start = generator._initial_seed  # None: drawn, as at construction
+            start = random.randint(1, 10**9) if start is None else start  # as Keras does
+            generator.state.assign(np.array([start, 0], dtype=generator.state.dtype))
         for variable in layer.weights:
             draw = _redrawn(layer, variable)
             variable.assign(draw(variable.shape, dtype=variable.dtype))
