@@ -243,6 +243,27 @@ def test_reinitialize_restarts_dropout_generators_from_the_seed_alone():
     assert states()[0] != first[0] and states()[1] == [7, 0]
 
 
+def test_reinitialize_equals_a_fresh_build_with_dropout_generators_too():
+    from companion.tools.layers import reinitialize
+
+    def net(seed):
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.Input((6,)), keras.layers.Dense(8),
+                                 keras.layers.Dropout(0.5), keras.layers.Dense(3, "softmax")])
+
+    def states(model):
+        return [g.state.numpy().tolist() for layer in model.layers
+                for g in getattr(layer, "_seed_generators", ())]
+
+    reference = net(3)
+    trained = _compiled(net(9))
+    trained.fit(XS, YS, epochs=1, batch_size=16, verbose=0)
+    reinitialize(trained, seed=3)
+    assert states(trained) == states(reference)  # as at construction, in layer order
+    for mine, fresh in zip(trained.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, fresh)
+
+
 def test_reinitialize_names_an_unserialisable_schedule():
     from companion.tools.layers import reinitialize
 

@@ -28,8 +28,9 @@ def bake_off(optimizers, data, *, epochs, target, build=None, seed=None, batch_s
 
     **Several seeds.** A bake-off repeated over seeds builds, compiles and traces
     one model per optimizer and seed. Pass the same dict as ``reuse`` to every
-    call and it keeps one compiled model per optimizer name: a later call whose
-    optimizer of that name has the same class and configuration re-draws the
+    call and it keeps one compiled model per optimizer name and ``build``: a later
+    call with the same ``build`` whose optimizer of that name has the same class and
+    configuration re-draws the
     kept model for its seed (:func:`companion.reinitialize`: fresh weights, the
     optimizer back at its first step) instead of building one, and its first
     epoch pays no tracing. The kept model trains again in place, so the results
@@ -74,7 +75,7 @@ def bake_off(optimizers, data, *, epochs, target, build=None, seed=None, batch_s
             raise ValueError(f"optimizers[{name!r}]: {error}") from None
     build = build_mlp if build is None else check_callable("build", build)
     if reuse is not None:
-        check_mapping("reuse", reuse, what="optimizer names to the models bake_off kept",
+        check_mapping("reuse", reuse, what="(optimizer name, build) to the models bake_off kept",
                       min_size=0)
     seed = reseed(seed)  # checked before the first run
     rows, results = {}, {}
@@ -84,9 +85,9 @@ def bake_off(optimizers, data, *, epochs, target, build=None, seed=None, batch_s
             result = train(build(), data, epochs=epochs, optimizer=optimizer,
                            batch_size=batch_size, evaluate=False)
         else:
-            kept = reuse.get(name)
+            kept = reuse.get((name, build))
             if kept is None or not _same_optimizer(kept.optimizer, optimizer):
-                kept = reuse[name] = compile_model(build(), optimizer=optimizer)
+                kept = reuse[name, build] = compile_model(build(), optimizer=optimizer)
             result = train(reinitialize(kept, seed=seed), data, epochs=epochs,
                            batch_size=batch_size, evaluate=False, compile=False)
         reached = result.time_to_target(target)

@@ -204,9 +204,13 @@ def reinitialize(model, *, seed, learning_rate=None):
     the same architecture built after ``keras.utils.set_random_seed(seed)`` from
     unseeded Keras initializers. (A model whose construction draws other seeds, as
     :func:`companion.build_mlp` does, gets other draws from the same distributions.)
-    The random generators of layers such as ``Dropout`` restart too, from their own
-    seed or, unseeded, from one drawn after ``seed``, so their masks depend on
-    ``seed`` alone, not on the model's past. Batch-normalisation statistics return to their initial
+    The random generators of Keras layers such as ``Dropout`` restart too, from their
+    own seed or, unseeded, from one drawn in layer order as at construction, so their
+    masks depend on ``seed`` alone, not on the model's past. (So the weights of a
+    model with dropout layers are not those of the same model without them: the
+    generators' draws come between the kernels'. The companion's ``RReLU``,
+    ``MCDropout`` and ``MCAlphaDropout`` fix their seed when they are built and restart
+    from it.) Batch-normalisation statistics return to their initial
     values with the rest. The optimizer's variables (the step count, momentum and
     moment estimates, Nadam's product of momentum factors) return to the values a
     freshly built optimizer of the same configuration starts from, so a
@@ -260,7 +264,7 @@ def reinitialize(model, *, seed, learning_rate=None):
     initial = _initial_state(optimizer, model.trainable_variables)
     keras.utils.set_random_seed(seed)
     for layer in _leaf_layers(model):
-        for generator in getattr(layer, "_seed_generators", ()):  # dropout masks, RReLU slopes
+        for generator in getattr(layer, "_seed_generators", ()):  # dropout masks
             start = generator._initial_seed  # None: drawn, as at construction
             start = random.randint(1, 10**9) if start is None else start  # as Keras does
             generator.state.assign(np.array([start, 0], dtype=generator.state.dtype))
