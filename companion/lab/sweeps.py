@@ -29,13 +29,12 @@ def bake_off(optimizers, data, *, epochs, target, build=None, seed=None, batch_s
     **Several seeds.** A bake-off repeated over seeds builds, compiles and traces
     one model per optimizer and seed. Pass the same dict as ``reuse`` to every
     call and it keeps one compiled model per optimizer name and ``build``: a later
-    call with the same ``build`` whose optimizer of that name has the same class and
-    configuration re-draws the
-    kept model for its seed (:func:`companion.reinitialize`: fresh weights, the
-    optimizer back at its first step) instead of building one, and its first
-    epoch pays no tracing. The kept model trains again in place, so the results
-    of an earlier call share it (their histories stay). Every run of a call with
-    ``reuse`` starts from
+    call with the same ``build`` whose optimizer of that name has the same class
+    and configuration re-draws the kept model for its seed
+    (:func:`companion.reinitialize`: fresh weights, the optimizer back at its first
+    step) instead of building one, and its first epoch pays no tracing. The kept
+    model trains again in place, so the results of an earlier call share it (their
+    histories stay). Every run of a call with ``reuse`` starts from
     :func:`~companion.reinitialize`'s draw for the seed, so within a seed all
     optimizers still share their initial weights and batch order.
 
