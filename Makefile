@@ -127,7 +127,7 @@ fresh-cache:
 # console, images, mathematics, internal links and search; screenshots in
 # _build/screenshots. Needs Chromium (Debian: apt-get install chromium).
 site-test: setup
-	$(BIN)/python -m pytest tests/site_check.py -q
+	$(BIN)/python -m pytest tests/site_check.py -q -n $(JOBS)
 
 # JupyterLab on book/ in the quick profile, from .venv with the [lab] extra
 # (e.g. make lab LAB_FLAGS=--no-browser). Jupyter refuses to run as root (containers,

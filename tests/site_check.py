@@ -20,14 +20,18 @@ Every page is opened twice, at a desktop width (1280 CSS px) and at a phone widt
   scrolls sideways.
 
 Collapsed parts (solutions, hidden cells) are opened for the markup and code checks.
-An internal link (target page or anchor) must exist; a search for words from the
-book must find pages. Screenshots go to ``_build/screenshots/`` (desktop) and
+An internal link (target page or anchor) must exist: a target page is a file of the
+built site, and an anchor an ``id`` in that page's HTML (or, on the page itself, in its
+document once loaded). Each page's links are checked in its own test, so that the pages
+can be spread over processes (``make site-test`` runs two, one per core: a page's
+rendering keeps one core busy). A search for words from the book must find pages. Screenshots go to ``_build/screenshots/`` (desktop) and
 ``_build/screenshots/phone/``. Chromium is Debian's (``$CHROMIUM``, default
 ``/usr/bin/chromium``), driven by Playwright without downloading a browser.
 """
 
 import contextlib
 import functools
+import html.parser
 import http.server
 import os
 import pathlib
@@ -276,15 +280,48 @@ CLIPPED_MATH = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def visited():
-    """Per visited page: its element ids and the internal links it holds."""
-    return {}
+class _IdParser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids = set()
+
+    def handle_starttag(self, tag, attrs):
+        self.ids.update(value for name, value in attrs if name == "id" and value)
+
+
+@functools.lru_cache(maxsize=None)
+def page_ids(target):
+    """The ``id`` attributes in the HTML file ``target`` (a path in the built site)."""
+    parser = _IdParser()
+    parser.feed(target.read_text(encoding="utf-8"))
+    return frozenset(parser.ids)
+
+
+def broken_links(base_url, path, links, loaded_ids):
+    """The internal links among ``links`` (on page ``path``) whose page or anchor is missing."""
+    here = SITE / path
+    broken = []
+    for link in links:
+        url, _, fragment = link.partition("#")
+        if not url.startswith(base_url):
+            continue
+        target = SITE / urllib.parse.unquote(urllib.parse.urlsplit(url).path).lstrip("/")
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            broken.append(f"{link} (no such page)")
+            continue
+        if not fragment or target.suffix != ".html":  # a file's fragment is no anchor
+            continue
+        ids = page_ids(target) | (loaded_ids if target == here else frozenset())
+        if urllib.parse.unquote(fragment) not in ids:
+            broken.append(f"{link} (no such anchor)")
+    return sorted(set(broken))
 
 
 @pytest.mark.parametrize("device", VIEWPORTS)
 @pytest.mark.parametrize("path", PAGES)
-def test_page(browser, base_url, visited, path, device):
+def test_page(browser, base_url, path, device):
     with open_page(browser, base_url + path, VIEWPORTS[device]) as page:
         page.evaluate(WAIT_FOR_MATHJAX)
         name = path.removesuffix(".html") + ".png"
@@ -294,15 +331,16 @@ def test_page(browser, base_url, visited, path, device):
         broken = page.evaluate(BROKEN_IMAGES)
         figures = page.evaluate(FIGURES)
         unrendered = page.evaluate(UNRENDERED_MATH)
-        # Under the address asked for and the one landed on (index.html redirects).
-        info = {"ids": set(page.evaluate(IDS)), "links": page.evaluate(LINKS)}
-        visited[base_url + path] = visited[page.url.split("#")[0]] = info
+        broken_internal = broken_links(base_url, path, page.evaluate(LINKS),
+                                       frozenset(page.evaluate(IDS)))
         page.evaluate(EXPAND_ALL)
         raw = page.evaluate(RAW_MARKUP, [RAW_MARKUP_IN_PROSE, RAW_MARKUP_IN_CODE])
         overflow = page.evaluate(CODE_OVERFLOW)
         clipped_math = page.evaluate(CLIPPED_MATH)
         errors = list(page.errors)
     assert not errors, f"{path} ({device}): console errors {errors}"
+    assert not broken_internal, (f"{path} ({device}): broken internal links:\n"
+                                 + "\n".join(broken_internal))
     assert not broken, f"{path} ({device}): images that did not load: {broken}"
     assert not unrendered, f"{path} ({device}): mathematics left unrendered: {unrendered}"
     # Every chapter plots; a chapter page without a figure was executed without an inline
@@ -321,25 +359,6 @@ def test_page(browser, base_url, visited, path, device):
     assert not overflow, (f"{path} ({device}): {len(overflow)} overflow problems:\n"
                           + "\n".join(overflow[:12]))
     assert not clipped_math, f"{path} ({device}): mathematics cut off: {clipped_math}"
-
-
-def test_internal_links(browser, base_url, visited):
-    unvisited = [p for p in PAGES if base_url + p not in visited]
-    assert not unvisited, f"run the page tests first (the whole file): {unvisited}"
-    missing = []
-    request = browser.new_context().request
-    for source, info in visited.items():
-        for link in info["links"]:
-            url, _, fragment = link.partition("#")
-            if not url.startswith(base_url):
-                continue
-            target = visited.get(url) or visited.get(urllib.parse.urljoin(url, "index.html"))
-            if target is None:
-                if request.get(url).status >= 400:
-                    missing.append(f"{source} -> {link} (HTTP error)")
-            elif fragment and urllib.parse.unquote(fragment) not in target["ids"]:
-                missing.append(f"{source} -> {link} (no such anchor)")
-    assert not missing, "broken internal links:\n" + "\n".join(sorted(set(missing)))
 
 
 @pytest.mark.parametrize("word", SEARCH_WORDS)
