@@ -51,9 +51,10 @@ def net():
     return model
 
 
-def test_layer_outputs_match_numpy_forward_pass(net):
+@pytest.mark.parametrize("batch_size", [1024, 2])  # one batch; batches of 2, 2 and 1
+def test_layer_outputs_match_numpy_forward_pass(net, batch_size):
     ref = numpy_forward_backward()
-    outputs = companion.layer_outputs(net, X)
+    outputs = companion.layer_outputs(net, X, batch_size=batch_size)
     assert list(outputs) == ["hidden_1", "output"]
     np.testing.assert_allclose(outputs["hidden_1"], ref["a1"], rtol=1e-5)
     np.testing.assert_allclose(outputs["output"], ref["p"], rtol=1e-5)

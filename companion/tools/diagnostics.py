@@ -34,14 +34,18 @@ def layer_outputs(model, x, *, batch_size=1024):
     check_model("model", model, built=True)
     x = check_inputs("x", x, model)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    # A single input as a tensor, not a one-element list: the array passed to predict
-    # must match the structure (Keras before 3.8 warns otherwise).
+    # A single input as a tensor, not a one-element list: the array passed in must match
+    # the structure (Keras before 3.8 warns otherwise).
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     probe = keras.Model(inputs, [layer.output for layer in layers])
-    values = probe.predict(x, batch_size=batch_size, verbose=0)
-    if len(layers) == 1:  # a single-output model returns an array, not a list
-        values = [values]
-    return {layer.name: np.asarray(v) for layer, v in zip(layers, values)}
+    # Called eagerly, batch by batch, rather than with predict: predict traces a graph
+    # function for every new probe, which for a deep network costs more than the pass
+    # itself (a 50 x 1024 network on 256 images: about 1 s against 0.5 s here).
+    batches = [[np.asarray(v) for v in keras.tree.flatten(probe(x[i:i + batch_size],
+                                                                   training=False))]
+               for i in range(0, len(x), batch_size)]
+    return {layer.name: np.concatenate([batch[k] for batch in batches])
+            for k, layer in enumerate(layers)}
 
 
 def unit_spread(a):
