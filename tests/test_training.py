@@ -239,31 +239,6 @@ def test_learning_rate_reaches_the_optimizer(tiny_data):
 
 
 
-def test_optimizer_built_before_fit_trains_like_keras_lazy_build(tiny_data):
-    # train builds the optimizer before fit (no tf.cond per slot variable in the traced
-    # step); the weights must follow the same trajectory as Keras's own lazy build.
-    def run(prebuilt):
-        keras.utils.set_random_seed(3)
-        model = small_model()
-        model.compile(optimizer=keras.optimizers.Nadam(0.01),
-                      loss="sparse_categorical_crossentropy", steps_per_execution=4)
-        if prebuilt:
-            training._build_optimizer(model)
-            assert model.optimizer.built  # before any trace
-            companion.train(model, tiny_data, epochs=2, batch_size=16, compile=False,
-                            validate=False, evaluate=False)
-        else:
-            model.fit(tiny_data.x_train, tiny_data.y_train, epochs=2, batch_size=16,
-                      verbose=0)
-        return model.get_weights(), model.optimizer.variables
-
-    (prebuilt, slots_prebuilt), (lazy, slots_lazy) = run(True), run(False)
-    assert len(slots_prebuilt) == len(slots_lazy)
-    for a, b in zip(prebuilt, lazy):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-
-
-
 def test_train_builds_the_optimizer_before_fit_traces(tiny_data):
     built = []
 

@@ -14,6 +14,7 @@ from companion.tools.checks import (
 from companion.tools.diagnostics import resolve_loss
 from companion.tools.optimizers import make_optimizer
 from companion.tools.timing import interleaved_times
+from companion.tools.tracing import build_for_fit
 
 #: Optimizer steps per call into the compiled graph. On a CPU this cuts the Python
 #: overhead that dominates small MLPs; ``python -m companion steps`` measures it
@@ -132,7 +133,8 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
                       metrics=metrics, steps_per_execution=steps_per_execution)
     elif not getattr(model, "compiled", False):
         raise ValueError(f"compile=False needs a compiled model; {model.name!r} is not")
-    _build_optimizer(model)
+    # one trace of the training step instead of two (see companion.tools.tracing)
+    build_for_fit(model, data.x_train[:2], data.y_train[:2])
     timer = EpochTimer()
     stops = [] if target is None else [StopAtTarget(target)]
     valid = (data.x_valid, data.y_valid) if validate else None
@@ -182,21 +184,7 @@ def compile_model(model, *, optimizer="sgd", learning_rate=None,
     steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
                   steps_per_execution=steps_per_execution)
-    _build_optimizer(model)
-    return model
-
-
-def _build_optimizer(model):
-    # Without a distribution strategy, Keras builds the optimizer while it traces the
-    # train step, and each slot variable created there adds a tf.cond that initialises
-    # it: two functions per slot, traced and optimised with the step. Building it first
-    # costs nothing and saves seconds on a deep model (a 20-layer BN MLP under Nadam:
-    # 14.7 s -> 11.4 s for its first epoch). Under a strategy, fit builds it in the
-    # strategy's scope itself, as it must.
-    optimizer = model.optimizer
-    if (optimizer is not None and not optimizer.built and model.built
-            and getattr(model, "_distribute_strategy", None) is None):
-        optimizer.build(model.trainable_variables)
+    return build_for_fit(model)
 
 
 def _check_metrics(metrics):
