@@ -157,14 +157,17 @@ def test_cli_bench_prints_a_table_and_writes_json(tmp_path, real_data_dir, monke
     monkeypatch.setenv("COMPANION_DATA_DIR", str(real_data_dir))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     path = tmp_path / "out.json"
-    assert main(["bench", "--configs", "naive", "default", "--seeds", "2", "--target",
+    # one seed (not the default 3) is enough to see --seeds reach the benchmark: the table
+    # of several seeds is tested on its own (test_summary_matches_numpy)
+    assert main(["bench", "--configs", "naive", "default", "--seeds", "1", "--target",
                  "0.99", "--max-epochs", "1", "--train-size", "64", "--json",
                  str(path)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^naive\s+0/2\s+>=1 \[1, 1\]", out, re.M), out
-    assert re.search(r"^default\s+0/2\s+>=1 \[1, 1\]", out, re.M), out
+    assert re.search(r"^naive\s+0/1\s+>=1 \[1, 1\]", out, re.M), out
+    assert re.search(r"^default\s+0/1\s+>=1 \[1, 1\]", out, re.M), out
     saved = json.loads(path.read_text())
-    assert saved["settings"]["train_size"] == 64 and len(saved["runs"]) == 4
+    assert saved["settings"]["train_size"] == 64 and len(saved["runs"]) == 2
+    assert saved["settings"]["seeds"] == [0]  # one seed, --first-seed's default
     assert [row["configuration"] for row in saved["summary"]] == ["naive", "default"]
 
 
@@ -244,9 +247,39 @@ TINY = types.SimpleNamespace(x_train=np.zeros((8, 4)), y_train=np.zeros(8),
                              x_valid=np.zeros((4, 4)), y_valid=np.zeros(4))
 
 
+def _without_training(monkeypatch):
+    """Replace the benchmark's ``train`` by a recorder; return the list of its calls.
+
+    For the tests of what is decided before training (batch sizes, the schedule's length,
+    which recipe is kept): they read the model the benchmark built and what it passed to
+    ``train``, which a real fit would not change, and they skip its graph tracing (a
+    second or two per model). Each call records the model's name, the batch size, the
+    epochs and the steps its schedule is laid over (``None`` without a schedule), and
+    returns a run that never reached any target: ``epochs`` rows, validation accuracy 0.
+    Real training through the benchmark is tested above and in
+    test_reuse_trains_a_kept_recipe_like_a_fresh_one.
+    """
+    from companion.lab import bench as bench_module
+    from companion.lab.training import TrainingResult
+
+    calls = []
+
+    def record(model, data, *, epochs, batch_size, **kwargs):
+        schedule = model.optimizer._learning_rate
+        calls.append((model.name, batch_size, epochs, int(schedule.total_steps)
+                      if hasattr(schedule, "total_steps") else None))
+        history = pd.DataFrame({"val_accuracy": np.zeros(epochs), "seconds": np.ones(epochs)},
+                               index=pd.RangeIndex(1, epochs + 1, name="epoch"))
+        return TrainingResult(model=model, history=history, test={})
+
+    monkeypatch.setattr(bench_module, "train", record)
+    return calls
+
+
 # --- the practitioners' baselines: each trained with its own batch size ------------------
 
-def test_each_configuration_trains_with_its_own_batch_size_and_progress_counts_runs(easy):
+def test_each_configuration_trains_with_its_own_batch_size_and_progress_counts_runs(
+        easy, monkeypatch):
     calls, steps = [], {}
     from companion.lab import bench as bench_module
 
@@ -274,11 +307,15 @@ def test_each_configuration_trains_with_its_own_batch_size_and_progress_counts_r
                      (3, 4, "sgd_1cycle", 1), (4, 4, "keras_defaults", 1)]
     assert result.runs[["seed", "configuration"]].values.tolist() == [
         [0, "keras_defaults"], [0, "sgd_1cycle"], [1, "keras_defaults"], [1, "sgd_1cycle"]]
-    # one batch size for all overrides the recipes' own
+    # one batch size for all overrides the recipes' own, in the settings and in training
+    # (the real runs above trained both recipes; here only the batch size is in question)
+    trained = _without_training(monkeypatch)
     forced = time_to_accuracy(["keras_defaults", "sgd_1cycle"], target=0.99, seeds=1,
                               max_epochs=1, data=easy, batch_size=64,
                               recipe_kwargs={k: SMALL[k] for k in ("keras_defaults", "sgd_1cycle")})
     assert forced.settings["batch_sizes"] == {"keras_defaults": 64, "sgd_1cycle": 64}
+    assert sorted(call[:2] for call in trained) == [("keras_defaults_recipe", 64),
+                                                    ("sgd_1cycle_recipe", 64)]
 
 
 def test_a_progress_that_is_not_callable_is_refused():
@@ -353,34 +390,46 @@ def test_data_scaled_otherwise_than_the_recipe_expects_is_refused():
 
 # --- the schedule's length: the recipe's own, capped at the run's ------------------------
 
-def _laid_over(easy, **kwargs):
+def _laid_over(easy, trained, **kwargs):
     """The epochs the default's 1cycle was laid over in one run_once (steps / steps per epoch)."""
     recipe, _ = run_once(default_recipe, easy["standard"], depth=1, width=8, **kwargs)
     steps_per_epoch = -(-len(easy["standard"].x_train) // 128)
     total = recipe.model.optimizer._learning_rate.total_steps
     assert total % steps_per_epoch == 0
+    # the recipe built is the one trained, for the whole run (the cap)
+    assert trained[-1] == (recipe.model.name, 128, kwargs["max_epochs"], total)
     return total // steps_per_epoch, recipe.settings["schedule_epochs"]
 
 
-def test_the_default_schedule_is_laid_over_the_recipes_own_epochs_capped_at_the_run(easy):
+def test_the_default_schedule_is_laid_over_the_recipes_own_epochs_capped_at_the_run(
+        easy, monkeypatch):
+    trained = _without_training(monkeypatch)  # the schedule is laid out before training
     assert recipe_defaults("default")["schedule_epochs"] == 8
-    assert _laid_over(easy, max_epochs=9) == (8, 8)  # its own 8, not the cap of 9
-    assert _laid_over(easy, max_epochs=3) == (3, 3)  # a shorter cap compresses it
-    assert _laid_over(easy, max_epochs=3, schedule_epochs=5) == (5, 5)  # told otherwise
+    assert _laid_over(easy, trained, max_epochs=9) == (8, 8)  # its own 8, not the cap of 9
+    assert _laid_over(easy, trained, max_epochs=3) == (3, 3)  # a shorter cap compresses it
+    assert _laid_over(easy, trained, max_epochs=3, schedule_epochs=5) == (5, 5)  # told otherwise
     # a recipe without schedule_epochs of its own: over the whole run, as before
     recipe, _ = run_once(sgd_1cycle_recipe, easy["unit"], max_epochs=2, depth=1, width=8)
     assert recipe.model.optimizer._learning_rate.total_steps == 2 * -(-320 // 128)
+    assert len(trained) == 4
 
 
-def test_time_to_accuracy_records_each_schedule_length(easy):
+def test_time_to_accuracy_records_each_schedule_length(easy, monkeypatch):
+    trained = _without_training(monkeypatch)  # the schedule is laid out before training
+    steps_per_epoch = -(-320 // 128)
     result = time_to_accuracy(["sgd_1cycle", "default"], target=0.99, seeds=1, max_epochs=9,
                               data=easy, recipe_kwargs={k: SMALL[k] for k in
                                                         ("sgd_1cycle", "default")})
     assert result.settings["schedule_epochs"] == {"sgd_1cycle": 9, "default": 8}
+    # what is recorded is what the runs' schedules were laid over, each run the whole cap
+    assert sorted(trained) == [("default_recipe", 128, 9, 8 * steps_per_epoch),
+                               ("sgd_1cycle_recipe", 128, 9, 9 * steps_per_epoch)]
     told = time_to_accuracy(["default"], target=0.99, seeds=1, max_epochs=2, data=easy,
                             schedule_epochs={"default": 1},
                             recipe_kwargs={"default": SMALL["default"]})
     assert told.settings["schedule_epochs"] == {"default": 1}
+    # one epoch of 3 steps: run_once lays a schedule over at least 2 steps
+    assert trained[2:] == [("default_recipe", 128, 2, steps_per_epoch)]
 
 
 def test_cli_schedule_epochs_reaches_the_benchmark_and_bad_pairs_are_refused(monkeypatch,
@@ -410,7 +459,7 @@ def test_cli_schedule_epochs_reaches_the_benchmark_and_bad_pairs_are_refused(mon
 
 # --- repeating a recipe over seeds: one trace -------------------------------------------
 
-def test_reuse_trains_a_kept_recipe_like_a_fresh_one(easy):
+def test_reuse_trains_a_kept_recipe_like_a_fresh_one(easy, monkeypatch):
     data = easy["standard"]
     settings = dict(max_epochs=2, depth=2, width=8, batch_norm="after")  # AdamW, 1cycle
     kept = {}
@@ -430,5 +479,8 @@ def test_reuse_trains_a_kept_recipe_like_a_fresh_one(easy):
     for mine, theirs in zip(reused.model.get_weights(), reference.model.get_weights(),
                             strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    # which recipe is kept is decided before training: this run need not train
+    trained = _without_training(monkeypatch)
     other, _ = run_once(default_recipe, data, seed=2, reuse=kept, **{**settings, "width": 9})
     assert other is not first and len(kept) == 2  # other arguments: another recipe
+    assert [call[0] for call in trained] == [other.model.name]

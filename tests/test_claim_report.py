@@ -63,7 +63,7 @@ def _project(tmp_path):
     """))
     (src / "index.md").write_text("# Home\n\n```{toctree}\nchap\nreport\n```\n")
     (src / "report.md").write_text("# Report\n\n```{claim-report}\n```\n")
-    notebook = {"cells": [{"cell_type": "markdown", "metadata": {},
+    notebook = {"cells": [{"cell_type": "markdown", "id": "chap-001", "metadata": {},
                            "source": ["# The chapter\n"]}],
                 "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                             "language": "python"}},
@@ -72,12 +72,24 @@ def _project(tmp_path):
     return src
 
 
-def _build(run_python, src, out, ledger):
-    return run_python("-m", "sphinx", "-W", "-n", "-q", "-b", "html", str(src), str(out),
-                      env={"COMPANION_LEDGER_DIR": ledger, "COMPANION_PROFILE": "quick"})
+def _build(monkeypatch, capsys, src, out, ledger):
+    """``sphinx-build -W -n -q -b html`` of ``src``, in this process: ``(status, stderr)``.
+
+    Nothing here needs a process of its own (the notebook is not executed), and a new
+    interpreter would import TensorFlow again with the extension (seconds). The
+    variables the extension reads and sets are restored after the test.
+    """
+    from sphinx.cmd.build import build_main
+
+    monkeypatch.setenv("COMPANION_LEDGER_DIR", str(ledger))
+    monkeypatch.setenv("COMPANION_PROFILE", "quick")
+    monkeypatch.setenv("COMPANION_CHAPTER", "")  # the extension sets it: restored after
+    capsys.readouterr()
+    status = build_main(["-W", "-n", "-q", "-b", "html", str(src), str(out)])
+    return status, capsys.readouterr().err
 
 
-def test_the_report_page_lists_the_ledger_smallest_margin_first(tmp_path, run_python):
+def test_the_report_page_lists_the_ledger_smallest_margin_first(tmp_path, monkeypatch, capsys):
     src, ledger_dir = _project(tmp_path), tmp_path / "ledger"
     ledger_dir.mkdir()
     records = [_record("wide claim", 2.0), _record("tight claim", 0.05),
@@ -85,8 +97,8 @@ def test_the_report_page_lists_the_ledger_smallest_margin_first(tmp_path, run_py
                _record("elsewhere", 0.01, chapter="not_in_this_build")]
     (ledger_dir / "chap.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:3]))
     (ledger_dir / "not_in_this_build.jsonl").write_text(json.dumps(records[3]) + "\n")
-    done = _build(run_python, src, tmp_path / "out", ledger_dir)
-    assert done.returncode == 0, done.stdout + done.stderr
+    status, err = _build(monkeypatch, capsys, src, tmp_path / "out", ledger_dir)
+    assert status == 0, err
     page = (tmp_path / "out" / "report.html").read_text()
     order = [page.index(s) for s in ("tight claim", "wide claim", "a condition")]
     assert order == sorted(order)
@@ -98,10 +110,10 @@ def test_the_report_page_lists_the_ledger_smallest_margin_first(tmp_path, run_py
     assert [r["statement"] for r in site_json] == ["wide claim", "tight claim", "a condition"]
 
 
-def test_a_chapter_missing_from_the_ledger_fails_a_strict_build(tmp_path, run_python):
+def test_a_chapter_missing_from_the_ledger_fails_a_strict_build(tmp_path, monkeypatch, capsys):
     src, ledger_dir = _project(tmp_path), tmp_path / "ledger"
     ledger_dir.mkdir()
     (ledger_dir / "other.jsonl").write_text(json.dumps(_record("x", 1.0, chapter="other")))
-    done = _build(run_python, src, tmp_path / "out", ledger_dir)
-    assert done.returncode != 0
-    assert "holds no claim of this build's chapters" in done.stderr
+    status, err = _build(monkeypatch, capsys, src, tmp_path / "out", ledger_dir)
+    assert status != 0
+    assert "holds no claim of this build's chapters" in err

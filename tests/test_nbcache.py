@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -24,22 +25,46 @@ def tiny_notebook(path, *, fail=False):
     return notebook
 
 
-def run_nbval(directory, *, skip_cached=False):
-    """nbval over ``directory/book``; the cache and the times go beside it, as in _build."""
-    env = dict(os.environ, COMPANION_EXECUTION_CACHE=str(directory / "cache"),
+def run_nbval(directory, *, cache=None, skip_cached=False):
+    """nbval over ``directory/book``; the cache (by default) and the times go beside it, as in
+    _build. ``-rA`` lists every cell's outcome."""
+    env = dict(os.environ, COMPANION_EXECUTION_CACHE=str(cache or directory / "cache"),
                COMPANION_CELL_TIMES=str(directory / "times"),
                COMPANION_SKIP_CACHED="1" if skip_cached else "0")
     return subprocess.run([sys.executable, "-m", "pytest", str(directory / "book"), "--nbval-lax",
-                           "-q", "-p", "companion.book.nbcache", "--rootdir", str(directory)],
+                           "-q", "-rA", "-p", "companion.book.nbcache", "--rootdir",
+                           str(directory)],
                           env=env, capture_output=True, text=True, timeout=180)
 
 
-def test_a_passing_notebook_is_cached_with_its_outputs_and_times(tmp_path):
-    (tmp_path / "book").mkdir()
-    source = tiny_notebook(tmp_path / "book" / "page.ipynb")
-    run = run_nbval(tmp_path)
-    assert run.returncode == 0, run.stdout + run.stderr
-    cache = jupyter_cache.get_cache(str(tmp_path / "cache"))
+def outcomes(run, name):
+    """``{cell number: "PASSED" or "FAILED"}`` of notebook ``name`` in ``run``'s summary."""
+    return {int(cell): outcome for outcome, cell in re.findall(
+        rf"^(PASSED|FAILED) \S*/book/{re.escape(name)}::Cell (\d+)\b", run.stdout, re.M)}
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """One nbval run over a book of two pages, one passing and one failing.
+
+    Each notebook runs in its own kernel and is cached (or not) on its own, so one run of
+    pytest (which imports TensorFlow with the plugin, seconds) serves both tests; neither
+    test writes into this directory.
+    """
+    directory = tmp_path_factory.mktemp("nbcache")
+    (directory / "book").mkdir()
+    sources = {"page": tiny_notebook(directory / "book" / "page.ipynb"),
+               "failing": tiny_notebook(directory / "book" / "failing.ipynb", fail=True)}
+    return directory, sources, run_nbval(directory)
+
+
+def test_a_passing_notebook_is_cached_with_its_outputs_and_times(book, tmp_path):
+    directory, sources, run = book
+    # every cell of the page passed (the run as a whole fails: the other page fails)
+    assert outcomes(run, "page.ipynb") == {0: "PASSED", 1: "PASSED", 2: "PASSED"}, \
+        run.stdout + run.stderr
+    source = sources["page"]
+    cache = jupyter_cache.get_cache(str(directory / "cache"))
     record = cache.match_cache_notebook(source)  # what Jupyter Book looks up, then merges
     _, executed = cache.merge_match_into_notebook(source)
     first, figure, second = executed.cells[1], executed.cells[2], executed.cells[3]
@@ -48,22 +73,25 @@ def test_a_passing_notebook_is_cached_with_its_outputs_and_times(tmp_path):
     assert first.outputs[0]["text"] == "42\n" and first.execution_count == 1
     assert second.outputs[0]["data"]["text/plain"] == "43"
     assert second.outputs[0]["execution_count"] == second.execution_count == 3
-    times = json.loads((tmp_path / "times" / "page.json").read_text())
+    times = json.loads((directory / "times" / "page.json").read_text())
     assert times["passed"] and [c["cell"] for c in times["cells"]] == [0, 1, 2]
     assert record.data["execution_seconds"] == pytest.approx(
         sum(c["seconds"] for c in times["cells"]), abs=0.01)
-    # run again with the cache consulted: nothing left to execute (pytest's exit code 5)
-    again = run_nbval(tmp_path, skip_cached=True)
+    # run again, the page alone, with the cache consulted: nothing left to execute
+    # (pytest's exit code 5)
+    (tmp_path / "book").mkdir()
+    nbformat.write(source, tmp_path / "book" / "page.ipynb")
+    again = run_nbval(tmp_path, cache=directory / "cache", skip_cached=True)
     assert again.returncode == 5, again.stdout + again.stderr
     assert "3 deselected" in again.stdout
 
 
-def test_a_failing_notebook_is_not_cached(tmp_path):
-    (tmp_path / "book").mkdir()
-    source = tiny_notebook(tmp_path / "book" / "page.ipynb", fail=True)
-    run = run_nbval(tmp_path)
+def test_a_failing_notebook_is_not_cached(book):
+    directory, sources, run = book
     assert run.returncode == 1
-    cache = jupyter_cache.get_cache(str(tmp_path / "cache"))
+    assert outcomes(run, "failing.ipynb") == {0: "PASSED", 1: "PASSED", 2: "FAILED"}, \
+        run.stdout + run.stderr
+    cache = jupyter_cache.get_cache(str(directory / "cache"))
     with pytest.raises(KeyError):
-        cache.match_cache_notebook(source)
-    assert not json.loads((tmp_path / "times" / "page.json").read_text())["passed"]
+        cache.match_cache_notebook(sources["failing"])
+    assert not json.loads((directory / "times" / "failing.json").read_text())["passed"]
