@@ -224,3 +224,23 @@ def pytest_terminal_summary(terminalreporter):
         f"numerics: TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset (on)')}"
         f", intra-op threads {threads or 'TensorFlow default (all cores)'}"
         f" (COMPANION_TEST_THREADS={TEST_THREADS or 'unset'})")
+
+
+@pytest.fixture
+def count_traces():
+    """``count_traces(model)``: a list that gets an entry each time ``model``'s train step is
+    traced (called in graph mode; an eager call would add ``True``)."""
+    from companion._quiet import tf
+
+    def count(model):
+        traces = []
+        step = model.train_step
+
+        def counted(data):
+            traces.append(tf.executing_eagerly())
+            return step(data)
+
+        model.train_step = counted
+        return traces
+
+    return count

@@ -79,8 +79,17 @@ def _build(monkeypatch, capsys, src, out, ledger):
     interpreter would import TensorFlow again with the extension (seconds). The
     variables the extension reads and sets are restored after the test.
     """
+    import logging
+
     from sphinx.cmd.build import build_main
 
+    # Sphinx leaves handlers bound to the finished build on its logger (with -W, one that
+    # turns any later warning into an error), and the project's conf.py extends sys.path
+    sphinx_logger = logging.getLogger("sphinx")
+    monkeypatch.setattr(sphinx_logger, "handlers", list(sphinx_logger.handlers))
+    monkeypatch.setattr(sphinx_logger, "propagate", sphinx_logger.propagate)
+    monkeypatch.setattr(sphinx_logger, "level", sphinx_logger.level)
+    monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.setenv("COMPANION_LEDGER_DIR", str(ledger))
     monkeypatch.setenv("COMPANION_PROFILE", "quick")
     monkeypatch.setenv("COMPANION_CHAPTER", "")  # the extension sets it: restored after

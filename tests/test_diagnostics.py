@@ -287,6 +287,11 @@ def small_net():
     return companion.build_mlp(depth=1, width=3, example_shape=(2,), n_classes=2)
 
 
+def two_input_net():
+    a, b = keras.Input((2,)), keras.Input((2,))
+    return keras.Model([a, b], keras.layers.Dense(2)(keras.layers.Concatenate()([a, b])))
+
+
 @pytest.mark.parametrize("call, error, message", [
     (lambda: diagnostics.layer_outputs("mlp", X), TypeError, "model must be a Keras model, got str"),
     (lambda: diagnostics.dead_units(small_net(), np.zeros((0, 2))), ValueError,
@@ -295,6 +300,8 @@ def small_net():
      "x holds examples of shape (5,), but the model expects (2,)"),
     (lambda: diagnostics.layer_outputs(small_net(), X, batch_size=0), ValueError,
      "batch_size must be an integer >= 1, got 0"),
+    (lambda: diagnostics.layer_outputs(two_input_net(), X), ValueError,
+     "model must have one input, got 2"),
     (lambda: diagnostics.layer_statistics(small_net(), X, tolerance=float("inf")), ValueError,
      "tolerance must be a finite number in [0, inf), got inf"),
     (lambda: diagnostics.layer_statistics(small_net(), X, saturation=(0.0, float("nan"))),

@@ -40,7 +40,7 @@ def run_nbval(directory, *, cache=None, skip_cached=False):
 def outcomes(run, name):
     """``{cell number: "PASSED" or "FAILED"}`` of notebook ``name`` in ``run``'s summary."""
     return {int(cell): outcome for outcome, cell in re.findall(
-        rf"^(PASSED|FAILED) \S*/book/{re.escape(name)}::Cell (\d+)\b", run.stdout, re.M)}
+        rf"^(PASSED|FAILED) (?:\S*/)?book/{re.escape(name)}::Cell (\d+)\b", run.stdout, re.M)}
 
 
 @pytest.fixture(scope="module")

@@ -239,19 +239,25 @@ def test_learning_rate_reaches_the_optimizer(tiny_data):
 
 
 
-def test_train_builds_the_optimizer_before_fit_traces(tiny_data):
+def test_train_builds_before_fit_and_traces_the_step_once(tiny_data, count_traces):
     built = []
 
     class Probe(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
             built.append(self.model.optimizer.built)
 
-    companion.train(small_model(), tiny_data, epochs=1, optimizer="adam", evaluate=False,
-                    callbacks=[Probe()])
     model = small_model()
-    model.compile(optimizer="nadam", loss="sparse_categorical_crossentropy")
+    traces = count_traces(model)
+    companion.train(model, tiny_data, epochs=1, optimizer="adam", evaluate=False,
+                    callbacks=[Probe()])
+    assert traces == [False]  # Keras alone traces it twice (see test_tracing.py)
+    model = small_model()
+    model.compile(optimizer="nadam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    traces = count_traces(model)
     companion.train(model, tiny_data, epochs=1, compile=False, evaluate=False,
                     callbacks=[Probe()])
+    assert traces == [False]
     assert built == [True, True]  # Keras alone would build it inside the first trace
 
 

@@ -134,7 +134,7 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
     elif not getattr(model, "compiled", False):
         raise ValueError(f"compile=False needs a compiled model; {model.name!r} is not")
     # one trace of the training step instead of two (see companion.tools.tracing)
-    build_for_fit(model, data.x_train[:2], data.y_train[:2])
+    build_for_fit(model, data.x_train, data.y_train)
     timer = EpochTimer()
     stops = [] if target is None else [StopAtTarget(target)]
     valid = (data.x_valid, data.y_valid) if validate else None

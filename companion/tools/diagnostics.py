@@ -19,7 +19,8 @@ def dense_layers(model):
 
 
 def layer_outputs(model, x, *, batch_size=1024):
-    """Run ``x`` through ``model`` and return each Dense layer's output (after its activation).
+    """Run ``x`` through ``model`` (one input) and return each Dense layer's output (after
+    its activation).
 
     Returns:
         A dict from layer name to a NumPy array of shape ``(len(x), units)``.
@@ -32,15 +33,16 @@ def layer_outputs(model, x, *, batch_size=1024):
     """
     layers = dense_layers(model)
     check_model("model", model, built=True)
+    if len(model.inputs) != 1:
+        raise ValueError(f"model must have one input, got {len(model.inputs)}")
     x = check_inputs("x", x, model)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    # A single input as a tensor, not a one-element list: the array passed in must match
-    # the structure (Keras before 3.8 warns otherwise).
-    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    probe = keras.Model(inputs, [layer.output for layer in layers])
-    # Called eagerly, batch by batch, rather than with predict: predict traces a graph
-    # function for every new probe, which for a deep network costs more than the pass
-    # itself (a 50 x 1024 network on 256 images: about 1 s against 0.5 s here).
+    # The input as a tensor, not a one-element list: the array passed in must match the
+    # structure (Keras before 3.8 warns otherwise).
+    probe = keras.Model(model.inputs[0], [layer.output for layer in layers])
+    # Called eagerly, batch by batch, rather than with predict, which traces a graph
+    # function for every new probe (a 50 x 1024 network on 256 images, single runs
+    # here: 1.5 to 2 times faster eagerly, with the same outputs).
     batches = [[np.asarray(v) for v in keras.tree.flatten(probe(x[i:i + batch_size],
                                                                    training=False))]
                for i in range(0, len(x), batch_size)]

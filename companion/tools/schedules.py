@@ -578,7 +578,7 @@ def lr_range_test(model, data, *, optimizer="sgd", min_learning_rate=1e-5,
     recorder = _RangeTestCallback(rates, divergence)
     try:
         model.compile(optimizer=optimizer, loss=loss, steps_per_execution=1)
-        build_for_fit(model, data.x_train[:2], data.y_train[:2])  # one trace, not two
+        build_for_fit(model, data.x_train, data.y_train)  # one trace, not two
         model.fit(data.x_train[order], data.y_train[order], batch_size=batch_size, epochs=1,
                   shuffle=False, callbacks=[recorder], verbose=0)
     finally:
