@@ -31,17 +31,9 @@ CACHE         := _build/.jupyter_cache
 # What companion/book/nbcache.py reads: where to store executed notebooks and cell times.
 # The chapters' claim cells record to the build's ledger, _build/claims: the site's
 # Verification report is made from it (book/_ext/claim_report.py).
-# Each of the $(JOBS) workers and its kernels gets TensorFlow threads for its share of the
-# cores (TF_NUM_INTRAOP_THREADS, read when TensorFlow starts): two processes of two threads
-# each on two cores wait on each other (chapters 2 and 3 side by side here, one run each:
-# 92 s with TensorFlow's default, 83 s with one thread each). make test-matrix checks
-# that the suite passes with one thread and with two.
-CORES          := $(shell nproc 2>/dev/null || echo 1)
-THREADS        ?= $(shell expr $(CORES) / $(JOBS) \| 1)
 NBVAL_ENV      = COMPANION_PROFILE=$(PROFILE) COMPANION_EXECUTION_CACHE=$(CACHE) \
                  COMPANION_CELL_TIMES=_build/cell-times/$(PROFILE) \
-                 COMPANION_LEDGER_DIR=$(CURDIR)/_build/claims \
-                 TF_NUM_INTRAOP_THREADS=$(THREADS)
+                 COMPANION_LEDGER_DIR=$(CURDIR)/_build/claims
 # Files go to the two workers in the order given: make test names the chapters, the
 # longest units, first, so that short unit-test files fill the end. (By default xdist
 # sends the files with the most tests first, and chapters 9 and 10, few cells but long,
