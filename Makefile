@@ -34,11 +34,7 @@ CACHE         := _build/.jupyter_cache
 NBVAL_ENV      = COMPANION_PROFILE=$(PROFILE) COMPANION_EXECUTION_CACHE=$(CACHE) \
                  COMPANION_CELL_TIMES=_build/cell-times/$(PROFILE) \
                  COMPANION_LEDGER_DIR=$(CURDIR)/_build/claims
-# Files go to the two workers in the order given: make test names the chapters, the
-# longest units, first, so that short unit-test files fill the end. (By default xdist
-# sends the files with the most tests first, and chapters 9 and 10, few cells but long,
-# came last, one worker idling while the other finished them.)
-PARALLEL       = -n $(JOBS) --dist loadfile --no-loadscope-reorder
+PARALLEL       = -n $(JOBS) --dist loadfile
 
 # The PDF (make pdf). Its name is latex_documents' targetname in _config.yml; the
 # website links it (from the introduction) when it exists at course_pdf there.
@@ -89,7 +85,7 @@ execute: setup fresh-cache
 
 test: PROFILE = quick
 test: setup fresh-cache
-	$(NBVAL_ENV) $(BIN)/python -m pytest book tests companion --nbval-lax -q $(PARALLEL)
+	$(NBVAL_ENV) $(BIN)/python -m pytest tests companion book --nbval-lax -q $(PARALLEL)
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
 
 # make test (unit tests, doctests and every chapter under nbval, quick profile) under the
