@@ -141,6 +141,14 @@ lab: $(VENV)/.lab-installed
 colab-cells: setup
 	$(BIN)/python -m companion.book.colab book
 
+# pip compiles the modules it installs to bytecode one file at a time. Installed without,
+# they are compiled on every core: the set-up took 64 s instead of 88 s here (one run
+# each). In a virtual environment, purelib and platlib are one directory.
+PIP_INSTALL = -m pip install --quiet --no-compile
+compile_site_packages = $(1)/python -m compileall -q -j 0 \
+  "$$($(1)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
+  || echo "Some installed modules did not compile (listed above): Python reads them from source."
+
 # The oldest versions the ranges in pyproject.toml allow (tests/constraints-oldest.txt),
 # in a virtual environment of their own with the package installed as a user installs it
 # (not editable): the unit tests, then chapter 1 under nbval, both run from outside the
@@ -163,13 +171,6 @@ $(OLDEST_VENV)/.installed: pyproject.toml tests/constraints-oldest.txt
 	@touch $@
 
 setup: $(VENV)/.installed data
-
-# pip compiles the modules it installs to bytecode one file at a time: about 50 s of a
-# 90-s set-up here. Installed without, they are compiled on every core (22 s).
-PIP_INSTALL = -m pip install --quiet --no-compile
-compile_site_packages = $(1)/python -m compileall -q -j 0 \
-  "$$($(1)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
-  || echo "Some installed modules did not compile (listed above): Python reads them from source."
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -199,9 +200,9 @@ if ! $(BIN)/python -m companion data >/dev/null 2>&1; then \
 fi
 endef
 
-# The check imports TensorFlow (7 s here), so it runs once per environment, not in
-# every make (CI's three would cost 21 s); a copy removed afterwards is downloaded by
-# Keras at first use, as a missing one is.
+# The check imports TensorFlow (7 s here), so make runs it once per environment (CI's
+# three make commands ran it three times); delete $(VENV)/.data-checked to check again.
+# A copy removed afterwards is then missing at first use, as if never installed.
 data: $(VENV)/.data-checked
 
 $(VENV)/.data-checked: $(VENV)/.installed

@@ -25,9 +25,10 @@ built site, and an anchor an ``id`` in that page's HTML as served (on the page i
 an ``id`` its scripts add counts too). Each page checks its own links (at the desktop
 width), so that the pages can be spread over ``make site-test``'s pytest-xdist workers
 (``$(JOBS)``, 2 by default), each with its own Chromium. A search for words from the
-book must find pages. Screenshots (JPEG) go to ``_build/screenshots/`` (desktop) and
-``_build/screenshots/phone/``. Chromium is Debian's (``$CHROMIUM``, default
-``/usr/bin/chromium``), driven by Playwright without downloading a browser.
+book must find pages. Screenshots (JPEG; PNG for pages taller than JPEG allows) go to
+``_build/screenshots/`` (desktop) and ``_build/screenshots/phone/``. Chromium is
+Debian's (``$CHROMIUM``, default ``/usr/bin/chromium``), driven by Playwright without
+downloading a browser.
 """
 
 import contextlib
@@ -320,17 +321,32 @@ def broken_links(base_url, path, links, loaded_ids):
     return sorted(set(broken))
 
 
+# JPEG encodes a long page faster than PNG (a 26,000-px chapter: 1.4 s against 2.6 s
+# here, one run), but holds at most 65,500 px: taller pages (the API reference is
+# 127,000 px tall at desktop width) are saved as PNG.
+JPEG_MAX_HEIGHT = 65_500
+
+
+def save_screenshot(page, path, device):
+    """A full-page screenshot of ``page`` (which also loads every image); its file."""
+    folder = SCREENSHOTS if device == "desktop" else SCREENSHOTS / device
+    stem = folder / path.removesuffix(".html")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    tall = page.evaluate("document.documentElement.scrollHeight") > JPEG_MAX_HEIGHT
+    shot, other = ((stem.with_suffix(".png"), stem.with_suffix(".jpg")) if tall else
+                   (stem.with_suffix(".jpg"), stem.with_suffix(".png")))
+    options = {} if tall else {"type": "jpeg", "quality": 80}
+    page.screenshot(path=str(shot), full_page=True, **options)
+    other.unlink(missing_ok=True)  # an earlier build's screenshot of the page
+    return shot
+
+
 @pytest.mark.parametrize("device", VIEWPORTS)
 @pytest.mark.parametrize("path", PAGES)
 def test_page(browser, base_url, path, device):
     with open_page(browser, base_url + path, VIEWPORTS[device]) as page:
         page.evaluate(WAIT_FOR_MATHJAX)
-        name = path.removesuffix(".html") + ".jpg"
-        shot = SCREENSHOTS / name if device == "desktop" else SCREENSHOTS / device / name
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        # A full page also loads every image. JPEG: the longest pages (the API reference
-        # is 127,000 px tall) took 2.5 s to encode instead of 7 s as PNG.
-        page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=80)
+        shot = save_screenshot(page, path, device)
         broken = page.evaluate(BROKEN_IMAGES)
         figures = page.evaluate(FIGURES)
         unrendered = page.evaluate(UNRENDERED_MATH)
@@ -343,6 +359,7 @@ def test_page(browser, base_url, path, device):
         clipped_math = page.evaluate(CLIPPED_MATH)
         errors = list(page.errors)
     assert not errors, f"{path} ({device}): console errors {errors}"
+    assert shot.stat().st_size > 0, f"{path} ({device}): the screenshot {shot} is empty"
     assert not broken_internal, (f"{path} ({device}): broken internal links:\n"
                                  + "\n".join(broken_internal))
     assert not broken, f"{path} ({device}): images that did not load: {broken}"
