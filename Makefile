@@ -142,8 +142,8 @@ colab-cells: setup
 	$(BIN)/python -m companion.book.colab book
 
 # pip compiles the modules it installs to bytecode one file at a time. Installed without,
-# they are compiled on every core: the set-up took 64 s instead of 88 s here (one run
-# each). In a virtual environment, purelib and platlib are one directory.
+# they are compiled on every core: installing took 59 s instead of about 76 s here (one
+# run each). In a virtual environment, purelib and platlib are one directory.
 PIP_INSTALL = -m pip install --quiet --no-compile
 compile_site_packages = $(1)/python -m compileall -q -j 0 \
   "$$($(1)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
