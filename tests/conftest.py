@@ -216,10 +216,13 @@ def course_seed():
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Say which numerical set-up the suite ran under: oneDNN on or off, intra-op threads."""
-    from companion._quiet import tf
+    """Say which numerical set-up the suite ran under: oneDNN on or off, intra-op threads.
 
-    threads = tf.config.threading.get_intra_op_parallelism_threads()
+    From the environment, which sets both in every process of the run (this one, the
+    pytest-xdist workers, the notebook kernels): importing TensorFlow here to ask it would
+    cost seconds in runs that never import it, such as ``make site-test``.
+    """
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
     terminalreporter.write_line(
         f"numerics: TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset (on)')}"
         f", intra-op threads {threads or 'TensorFlow default (all cores)'}"

@@ -48,7 +48,7 @@ def book(tmp_path_factory):
     """One nbval run over a book of two pages, one passing and one failing.
 
     Each notebook runs in its own kernel and is cached (or not) on its own, so one run of
-    pytest (which imports TensorFlow with the plugin, seconds) serves both tests; neither
+    pytest (which starts a kernel per notebook, seconds) serves both tests; neither
     test writes into this directory.
     """
     directory = tmp_path_factory.mktemp("nbcache")

@@ -65,9 +65,9 @@ def test_second_code_cell_sets_up_companion(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(BOOK)) for p in NOTEBOOKS])
 def test_companion_is_imported_before_tensorflow(path):
-    # companion imports TensorFlow with its start-up messages silenced; importing
-    # keras or tensorflow first would print them into the page. The install cell before
-    # it imports only the standard library.
+    # importing companion makes TensorFlow's start-up (whichever import starts it) silent;
+    # importing keras or tensorflow first would print its messages into the page. The
+    # install cell before it imports only the standard library.
     install, setup = (_source(cell).splitlines() for cell in _code_cells(path)[:2])
     install_imports = [line.split()[1] for line in install
                        if line.strip().startswith(("import ", "from "))]

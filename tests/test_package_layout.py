@@ -1,7 +1,7 @@
 """The package's three layers import only downward: tools <- lab <- book.
 
-``companion.tools`` may import only itself (and ``companion._quiet``, which imports
-TensorFlow quietly); ``companion.lab`` may import tools and itself; ``companion.book``
+``companion.tools`` may import only itself (and ``companion._quiet``, through which
+TensorFlow starts quietly); ``companion.lab`` may import tools and itself; ``companion.book``
 anything in the package. Imports inside functions count too.
 """
 
@@ -63,3 +63,22 @@ def test_every_module_has_a_test_file_named_after_it(path):
     tests = pathlib.Path(__file__).resolve().parent
     assert (tests / f"test_{path.stem}.py").is_file(), \
         f"companion/{path.parent.name}/{path.name} has no tests/test_{path.stem}.py"
+
+
+def test_every_flat_name_is_its_modules_object():
+    import importlib
+
+    import companion
+
+    # The flat names are the public API the chapters call; each comes from one module.
+    modules = [importlib.import_module(f"companion.{path.parent.name}.{path.stem}")
+               for path in MODULES]
+    for name in companion.__all__:
+        owners = [module for module in modules if name in getattr(module, "__all__", ())
+                  or (not hasattr(module, "__all__") and hasattr(module, name))]
+        value = getattr(companion, name)
+        assert any(getattr(module, name, None) is value for module in owners) \
+            or name == "NAMED_INITIALIZERS", f"cp.{name} is no module's {name}"
+    assert set(companion.__all__) <= set(dir(companion))
+    with pytest.raises(AttributeError, match="no attribute 'build_mpl'"):
+        companion.build_mpl

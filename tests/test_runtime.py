@@ -183,6 +183,32 @@ def test_import_and_first_layer_write_nothing_to_stderr(run_python):
     assert done.stdout == ""
 
 
+# As every chapter starts: companion, then keras, which starts TensorFlow before setup.
+# Before that, importing the package and its tools that never train starts no TensorFlow;
+# after it, Keras knows the companion's saved objects.
+KERAS_FIRST_SCRIPT = textwrap.dedent("""
+    import sys
+    import companion
+    import companion.book.nbcache, companion.book.reader_notebooks
+    started = sorted({"tensorflow", "keras"} & set(sys.modules))
+    assert not started, f"importing companion started {started}"
+    import keras
+    import numpy as np
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])(np.ones((1, 3)))
+    # keras.models.load_model must find the companion's objects without a cp.<name> first
+    for name in ("MCDropout", "OneCycleSchedule", "CycledNadam"):
+        assert keras.saving.get_registered_object(f"companion>{name}") is not None, name
+    companion.setup(seed=1, announce=False)
+""")
+
+
+def test_companion_starts_no_tensorflow_and_keras_after_it_writes_nothing(run_python):
+    done = run_python("-c", KERAS_FIRST_SCRIPT)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout == ""
+
+
 # --- several machines: MultiWorkerMirroredStrategy from TF_CONFIG ---------------------
 
 def _tf_config(workers, index, task_type="worker"):
