@@ -47,6 +47,60 @@ def test_training_learns_the_tiny_problem(trained):
     assert result.history["loss"].iloc[-1] < result.history["loss"].iloc[0]
 
 
+def _numpy_metrics(model, x, y):
+    probs = model.predict(x, verbose=0).astype(np.float64)
+    return (np.mean(probs.argmax(axis=1) == y),
+            -np.mean(np.log(probs[np.arange(len(y)), y])))
+
+
+def test_last_validation_metrics_match_numpy(trained):
+    # the last epoch is validated with the final weights
+    data, result, _ = trained
+    accuracy, loss = _numpy_metrics(result.model, data.x_valid, data.y_valid)
+    assert result.history["val_accuracy"].iloc[-1] == pytest.approx(accuracy, abs=1e-6)
+    assert result.history["val_loss"].iloc[-1] == pytest.approx(loss, rel=1e-5)
+
+
+def test_arrays_changed_in_place_are_evaluated_as_they_are_now(make_data):
+    # train keeps the evaluation batches of the arrays it saw; changed arrays need new ones
+    data = make_data(n_valid=96, n_test=64)
+    model = training.compile_model(small_model(), optimizer="sgd", learning_rate=0.05)
+    companion.train(model, data, epochs=1, compile=False)
+    data.y_valid[:] = (data.y_valid + 1) % 3
+    data.x_test[:] = data.x_test[::-1].copy()
+    result = companion.train(model, data, epochs=1, compile=False)
+    accuracy, loss = _numpy_metrics(model, data.x_valid, data.y_valid)
+    assert result.history["val_accuracy"].iloc[-1] == pytest.approx(accuracy, abs=1e-6)
+    assert result.history["val_loss"].iloc[-1] == pytest.approx(loss, rel=1e-5)
+    accuracy, loss = _numpy_metrics(model, data.x_test, data.y_test)
+    assert result.test["accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert result.test["loss"] == pytest.approx(loss, rel=1e-5)
+
+
+def test_evaluation_batches_are_kept_per_content_and_left_to_keras_under_a_strategy(make_data):
+    data = make_data()
+    model = small_model()
+    first = training._evaluation_batches(model, data.x_valid, data.y_valid, 32)
+    again = training._evaluation_batches(model, data.x_valid.copy(), data.y_valid.copy(), 32)
+    assert again is first  # same content, same pipeline
+    assert training._evaluation_batches(model, data.x_valid, data.y_valid, 16) is not first
+    batches = list(first.as_numpy_iterator())
+    assert [len(x) for x, _ in batches] == [32, 32]
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in batches]), data.x_valid)
+    for n in range(training._KEPT_BATCHES + 1):  # at most _KEPT_BATCHES are kept
+        other = make_data(n_valid=8, seed=n + 1)
+        training._evaluation_batches(model, other.x_valid, other.y_valid, 32)
+    assert len(training._kept_batches) == training._KEPT_BATCHES
+    import tensorflow as tf
+
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        assert training._evaluation_batches(model, data.x_valid, data.y_valid, 32) is None
+        assigned = small_model()
+    assert training._evaluation_batches(assigned, data.x_valid, data.y_valid, 32) is None
+    labels = np.array(["a", "b"] * 32, dtype=object)
+    assert training._evaluation_batches(model, data.x_valid, labels, 32) is None
+
+
 def test_test_metrics_match_numpy_and_evaluate(trained):
     data, result, _ = trained
     probs = result.model.predict(data.x_test, verbose=0).astype(np.float64)
