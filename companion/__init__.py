@@ -23,7 +23,8 @@ of a second instead of five. Importing it first still matters: it makes TensorFl
 first import quiet, whoever asks for it (see :mod:`companion._quiet`).
 """
 
-import importlib
+import importlib as _importlib
+import pkgutil as _pkgutil
 
 from companion import _quiet  # first: TensorFlow's import is then quiet
 
@@ -103,18 +104,25 @@ _WHERE.update(_RENAMED)
 __version__ = "0.1.0"
 
 __all__ = sorted(_WHERE, key=str.lower)
+_LAYERS = ("tools", "lab", "book")  # the subpackages: cp.tools.layers and the like
 
 
 def __getattr__(name):
     """``cp.<name>``: import the name's module at first use, then keep the name here."""
+    if name in _LAYERS:  # with all its modules, as when the package imported everything
+        layer = _importlib.import_module(f"companion.{name}")
+        for module in _pkgutil.iter_modules(layer.__path__):
+            _importlib.import_module(f"{layer.__name__}.{module.name}")
+        return layer
     try:
         module, attribute = _WHERE[name]
     except KeyError:
         raise AttributeError(f"module 'companion' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), attribute)
+    value = getattr(_importlib.import_module(module), attribute)
     globals()[name] = value  # later look-ups do not come back here
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    dunders = {name for name in globals() if name.startswith("__")}
+    return sorted(dunders | set(__all__) | set(_LAYERS))

@@ -7,6 +7,7 @@ anything in the package. Imports inside functions count too.
 
 import ast
 import pathlib
+import re
 
 import pytest
 
@@ -67,10 +68,11 @@ def test_every_module_has_a_test_file_named_after_it(path):
 
 def test_every_flat_name_is_its_modules_object():
     import importlib
+    import json
 
     import companion
+    from companion.lab import initialization
 
-    # The flat names are the public API the chapters call; each comes from one module.
     modules = [importlib.import_module(f"companion.{path.parent.name}.{path.stem}")
                for path in MODULES]
     for name in companion.__all__:
@@ -79,6 +81,16 @@ def test_every_flat_name_is_its_modules_object():
         value = getattr(companion, name)
         assert any(getattr(module, name, None) is value for module in owners) \
             or name == "NAMED_INITIALIZERS", f"cp.{name} is no module's {name}"
-    assert set(companion.__all__) <= set(dir(companion))
+    assert companion.NAMED_INITIALIZERS is initialization.NAMED
+    # every cp.<name> a chapter calls is a public name (__all__ is built from a mapping)
+    book = PACKAGE.parent / "book"
+    used = set()
+    for notebook in book.glob("*.ipynb"):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        used |= {name for cell in cells if cell["cell_type"] == "code"
+                 for name in re.findall(r"\bcp\.(\w+)", "".join(cell["source"]))}
+    assert len(used) > 50 and used <= set(companion.__all__), sorted(used - set(companion.__all__))
+    assert set(companion.__all__) | {"tools", "lab", "book"} <= set(dir(companion))
+    assert companion.lab.transfer.fine_tune is companion.fine_tune  # layers, modules included
     with pytest.raises(AttributeError, match="no attribute 'build_mpl'"):
         companion.build_mpl

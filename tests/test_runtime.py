@@ -1,4 +1,5 @@
 import json
+import os
 import re
 import socket
 import subprocess
@@ -207,6 +208,27 @@ def test_companion_starts_no_tensorflow_and_keras_after_it_writes_nothing(run_py
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout == ""
+
+
+def test_a_failing_start_up_step_warns_and_the_import_stands():
+    from companion import _quiet
+
+    def broken():
+        raise OSError("no such device")
+
+    with pytest.warns(RuntimeWarning, match="could not list devices: OSError: no such device"):
+        _quiet._warn_and_go_on("list devices", broken)
+
+
+def test_silenced_stderr_replays_what_a_failing_block_wrote(capfd):
+    from companion._quiet import silenced_stderr
+
+    with silenced_stderr():
+        os.write(2, b"chatter of a working import\n")
+    with pytest.raises(ImportError), silenced_stderr():
+        os.write(2, b"why the import failed\n")
+        raise ImportError("failed")
+    assert capfd.readouterr().err == "why the import failed\n"
 
 
 # --- several machines: MultiWorkerMirroredStrategy from TF_CONFIG ---------------------

@@ -77,28 +77,52 @@ def test_arrays_changed_in_place_are_evaluated_as_they_are_now(make_data):
     assert result.test["loss"] == pytest.approx(loss, rel=1e-5)
 
 
-def test_evaluation_batches_are_kept_per_content_and_left_to_keras_under_a_strategy(make_data):
-    data = make_data()
+def test_evaluation_batches_are_kerass_batches_kept_per_content(make_data, monkeypatch):
+    import collections
+
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    monkeypatch.setattr(training, "_kept_batches", collections.OrderedDict())
+
+    data = make_data(n_valid=70)  # two full batches of 32 and a partial one of 6
     model = small_model()
     first = training._evaluation_batches(model, data.x_valid, data.y_valid, 32)
+    ours = list(first.as_numpy_iterator())
+    keras_own = list(ArrayDataAdapter(data.x_valid, data.y_valid, batch_size=32,
+                                      shuffle=False).get_numpy_iterator())
+    assert [len(x) for x, _ in ours] == [len(x) for x, _ in keras_own] == [32, 32, 6]
+    for (x, y), (kx, ky) in zip(ours, keras_own):
+        np.testing.assert_array_equal(x, kx)
+        np.testing.assert_array_equal(y, ky)
     again = training._evaluation_batches(model, data.x_valid.copy(), data.y_valid.copy(), 32)
-    assert again is first  # same content, same pipeline
-    assert training._evaluation_batches(model, data.x_valid, data.y_valid, 16) is not first
-    batches = list(first.as_numpy_iterator())
-    assert [len(x) for x, _ in batches] == [32, 32]
-    np.testing.assert_array_equal(np.concatenate([x for x, _ in batches]), data.x_valid)
-    for n in range(training._KEPT_BATCHES + 1):  # at most _KEPT_BATCHES are kept
-        other = make_data(n_valid=8, seed=n + 1)
+    assert again is first  # same content, same batches
+    by_16 = training._evaluation_batches(model, data.x_valid, data.y_valid, 16)
+    assert by_16 is not first
+    # at most _KEPT_BATCHES are kept, the least recently used leaving first
+    assert training._KEPT_BATCHES == 4 and list(training._kept_batches.values()) == [first, by_16]
+    others = [make_data(n_valid=8, seed=n + 1) for n in range(3)]
+    for other in others[:2]:
         training._evaluation_batches(model, other.x_valid, other.y_valid, 32)
-    assert len(training._kept_batches) == training._KEPT_BATCHES
+    assert training._evaluation_batches(model, data.x_valid, data.y_valid, 32) is first
+    training._evaluation_batches(model, others[2].x_valid, others[2].y_valid, 32)
+    assert len(training._kept_batches) == 4
+    assert training._evaluation_batches(model, data.x_valid, data.y_valid, 32) is first
+    assert training._evaluation_batches(model, data.x_valid, data.y_valid, 16) is not by_16
+
+
+def test_evaluation_batches_leave_to_keras_what_they_would_change(make_data):
     import tensorflow as tf
 
+    data = make_data()
+    model = small_model()
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
         assert training._evaluation_batches(model, data.x_valid, data.y_valid, 32) is None
         assigned = small_model()
     assert training._evaluation_batches(assigned, data.x_valid, data.y_valid, 32) is None
-    labels = np.array(["a", "b"] * 32, dtype=object)
-    assert training._evaluation_batches(model, data.x_valid, labels, 32) is None
+    for x, y in [(data.x_valid, np.array(["a", "b"] * 32, dtype=object)),  # not numbers
+                 (data.x_valid.astype(np.float64), data.y_valid),  # Keras casts to float32
+                 (data.x_valid[:0], data.y_valid[:0])]:  # empty
+        assert training._evaluation_batches(model, x, y, 32) is None
 
 
 def test_test_metrics_match_numpy_and_evaluate(trained):

@@ -170,18 +170,24 @@ _kept_batches = collections.OrderedDict()
 def _evaluation_batches(model, x, y, batch_size):
     """``(x, y)`` to evaluate on, as a data set of batches of ``batch_size``.
 
-    Given arrays, Keras builds a new input pipeline in every ``fit`` and ``evaluate``
-    call; a 3-epoch run on 3,000 images spent a quarter of its time on that for its
-    2,000 validation images. The pipeline here is built once per content (a hash of the
-    arrays, so that changed arrays get a new one) and caches its batches. The batches
-    and their order are those Keras makes of the arrays, so the metrics are the same.
+    Given arrays, Keras builds a new input pipeline in every ``fit`` (for the validation
+    split) and ``evaluate`` call: with both pipelines built here instead, once per
+    content (a hash of the arrays, so that changed arrays get a new one) and with their
+    batches cached, a 3-epoch run on 3,000 images (2,000 validation images, and the
+    10,000 test images) took 0.95 s instead of 1.15 s. The batches and their order are
+    those Keras makes of the arrays, so the metrics are the same. Up to
+    ``_KEPT_BATCHES`` data sets are kept, each twice (the arrays and the cached batches):
+    about 250 MB for four sets of 10,000 images.
 
-    Returns ``None`` under a distribution strategy, which shards the arrays it is given
-    itself, and for inputs other than NumPy arrays of numbers: Keras then gets those.
+    Returns ``None`` (Keras then gets the arrays) under a distribution strategy, which
+    shards the arrays it is given itself; for inputs other than NumPy arrays of integers
+    or of Keras's float type (Keras would cast other floats first); and for empty ones.
     """
+    floatx = keras.config.floatx()
     if (tf.distribute.has_strategy()
             or model.distribute_strategy is not tf.distribute.get_strategy()
-            or not all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" for a in (x, y))):
+            or not all(isinstance(a, np.ndarray) and a.size > 0
+                       and (a.dtype.kind in "biu" or a.dtype == floatx) for a in (x, y))):
         return None
     # SHA-1 as a fast content hash (17 ms for 10,000 images here), not for security
     digest = hashlib.sha1(usedforsecurity=False)
