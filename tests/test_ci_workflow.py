@@ -72,13 +72,19 @@ def test_no_other_step_runs_tests():
                 assert not TEST_COMMANDS.search(command), (name, command)
 
 
-def test_pip_cache_is_where_pip_writes():
+def test_download_caches_are_where_pip_and_uv_write():
     data = workflow()
-    pip_dir = data["env"]["PIP_CACHE_DIR"]
+    cache_dirs = [data["env"]["PIP_CACHE_DIR"], data["env"]["UV_CACHE_DIR"]]
     for name in ("test", "site"):
         paths, _ = cached_paths(data["jobs"][name], "pip-")
-        assert paths == ["${{ env.PIP_CACHE_DIR }}"], name
-    assert pip_dir.startswith("/")
+        assert paths == ["${{ env.PIP_CACHE_DIR }}", "${{ env.UV_CACHE_DIR }}"], name
+    assert all(path.startswith("/") for path in cache_dirs) and len(set(cache_dirs)) == 2
+
+
+def test_every_job_installs_as_ci_run_does():
+    # .ci/run installs with uv unless INSTALLER is set; the site job runs make itself
+    assert workflow()["env"]["INSTALLER"] == "uv"
+    assert 'export INSTALLER="${INSTALLER:-uv}"' in CI_RUN.read_text()
 
 
 def test_execution_cache_holds_what_the_makefile_keeps():
