@@ -83,9 +83,11 @@ execute: setup fresh-cache
 	  || [ $$? -eq 5 ]
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
 
+# The chapters first, then the other test files (tests/conftest.py orders them).
 test: PROFILE = quick
 test: setup fresh-cache
-	$(NBVAL_ENV) $(BIN)/python -m pytest tests companion book --nbval-lax -q $(PARALLEL)
+	$(NBVAL_ENV) $(BIN)/python -m pytest tests companion book --nbval-lax -q $(PARALLEL) \
+	  --no-loadscope-reorder
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
 
 # make test (unit tests, doctests and every chapter under nbval, quick profile) under the
@@ -141,29 +143,35 @@ lab: $(VENV)/.lab-installed
 colab-cells: setup
 	$(BIN)/python -m companion.book.colab book
 
-# Installing into a virtual environment: $(call install,<its bin>,<what pip would be given>).
-# INSTALLER=pip (the default): pip installs without compiling, then compileall compiles
-# the installed modules on every core (pip alone compiles one file at a time: 76 s
-# instead of 59 s here, one run each). In a virtual environment, purelib and platlib are
-# one directory.
-# INSTALLER=uv (what .ci/run uses): pip installs uv, from PyPI, into the environment, and
-# uv installs the same versions and compiles them on every core. Creating and filling
-# .venv took 31 s instead of 62 s here (one run each, nothing else running, download
-# caches warm). uv reads its own settings, not pip's (pip.conf, PIP_INDEX_URL), so where
-# it cannot install (say, from an index only pip is configured for) pip installs instead.
-INSTALLER ?= pip
-ifeq ($(filter $(INSTALLER),pip uv),)
-$(error INSTALLER must be pip or uv, got '$(INSTALLER)')
-endif
-pip_install = $(1)/python -m pip install --quiet --upgrade pip \
-  && $(1)/python -m pip install --quiet --no-compile $(2) \
-  && { $(1)/python -m compileall -q -j 0 \
-         "$$($(1)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
+# Installing into a virtual environment: $(call install,<environment>,<what pip is given>).
+# With pip: pip installs without compiling, then compileall compiles the installed
+# modules on every core (pip alone compiles one file at a time: 76 s instead of 59 s
+# here, one run each). In a virtual environment, purelib and platlib are one directory.
+pip_install = $(1)/bin/python -m pip install --quiet --upgrade pip \
+  && $(1)/bin/python -m pip install --quiet --no-compile $(2) \
+  && { $(1)/bin/python -m compileall -q -j 0 \
+         "$$($(1)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
        || echo "Some installed modules did not compile (listed above): Python reads them from source."; }
-uv_install = $(1)/python -m pip install --quiet uv \
-  && $(1)/uv pip install --quiet --python $(1)/python --compile-bytecode $(2)
-install = $(if $(filter uv,$(INSTALLER)),{ $(call uv_install,$(1),$(2)) \
-  || { echo "uv could not install into $(1): pip installs instead"; $(call pip_install,$(1),$(2)); }; },$(call pip_install,$(1),$(2)))
+# With uv (INSTALLER=uv, what .ci/run uses): pip installs uv into the environment, where
+# it stays, and uv installs the same requirements, compiling what it installs on every
+# core (it does not list files that fail to compile; Python reads those from source).
+# Creating and filling .venv took 31 s with uv against 62 s with pip here (one run each,
+# nothing else running, download caches warm). uv reads its own settings (uv.toml,
+# UV_DEFAULT_INDEX), never pip's (pip.conf, PIP_INDEX_URL and the rest): where pip must
+# use a mirror, use pip or point uv at the mirror. Where uv fails, pip installs instead.
+# --refresh-package: uv would otherwise reuse its cached build of this package as long
+# as pyproject.toml is unchanged.
+UV_REQUIREMENT := uv~=0.13.9
+uv_install = $(1)/bin/python -m pip install --quiet --disable-pip-version-check "$(UV_REQUIREMENT)" \
+  && $(1)/bin/uv pip install --quiet --python $(1)/bin/python --compile-bytecode \
+       --refresh-package companion $(2)
+INSTALLERS := pip uv
+INSTALLER  ?= pip
+install = $(if $(filter-out $(INSTALLERS),$(INSTALLER))$(if $(INSTALLER),,empty),\
+  $(error INSTALLER must be one of $(INSTALLERS), got '$(INSTALLER)'))$(if $(filter uv,$(INSTALLER)),\
+  { $(call uv_install,$(1),$(2)) \
+    || { echo "Installing with pip: uv could not install into $(1)."; $(call pip_install,$(1),$(2)); }; },\
+  $(call pip_install,$(1),$(2)))
 BOOK_REQUIREMENTS   := -e ".[book,test]"
 LAB_REQUIREMENTS    := -e ".[lab]"
 OLDEST_REQUIREMENTS := -c tests/constraints-oldest.txt ".[test]"
@@ -184,19 +192,19 @@ test-oldest: $(OLDEST_VENV)/.installed
 $(OLDEST_VENV)/.installed: pyproject.toml tests/constraints-oldest.txt
 	rm -rf $(OLDEST_VENV)
 	$(PYTHON) -m venv $(OLDEST_VENV)
-	$(call install,$(OLDEST_BIN),$(OLDEST_REQUIREMENTS))
+	$(call pip_install,$(OLDEST_VENV),$(OLDEST_REQUIREMENTS))
 	@touch $@
 
 setup: $(VENV)/.installed data
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(call install,$(BIN),$(BOOK_REQUIREMENTS))
+	$(call install,$(VENV),$(BOOK_REQUIREMENTS))
 	@touch $@
 
 $(VENV)/.lab-installed: pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(call install,$(BIN),$(LAB_REQUIREMENTS))
+	$(call install,$(VENV),$(LAB_REQUIREMENTS))
 	@touch $@
 
 # Fashion-MNIST: nothing to do when a local copy exists. Otherwise, as root on
