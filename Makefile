@@ -76,11 +76,14 @@ tex:
 	  exit 1; \
 	fi
 
-# Execute into the cache the chapters it lacks, in parallel, under nbval.
+# Execute into the cache the chapters it lacks, in parallel, under nbval; start no pytest
+# when it has them all (after make test, say).
 execute: setup fresh-cache
-	@# pytest exits with 5 when every chapter was already in the cache (nothing to run)
-	$(NBVAL_ENV) COMPANION_SKIP_CACHED=1 $(BIN)/python -m pytest book --nbval-lax -q $(PARALLEL) \
-	  || [ $$? -eq 5 ]
+	@chapters="$$($(NBVAL_ENV) $(BIN)/python -m companion.book.nbcache book/*.ipynb)" \
+	  || exit 1; \
+	if [ -z "$$chapters" ]; then echo "The execution cache has every chapter: nothing to execute."; \
+	else echo "Executing" $$chapters; \
+	  $(NBVAL_ENV) $(BIN)/python -m pytest $$chapters --nbval-lax -q $(PARALLEL); fi
 	@echo "$(EXECUTION_KEY)" > $(KEY_FILE)
 
 # The chapters first, then the other test files (tests/conftest.py orders them).
@@ -159,16 +162,19 @@ pip_install = $(1)/bin/python -m pip install --quiet --upgrade pip \
 # nothing else running, download caches warm). uv reads its own settings (uv.toml,
 # UV_DEFAULT_INDEX), never pip's (pip.conf, PIP_INDEX_URL and the rest): where pip must
 # use a mirror, use pip or point uv at the mirror. Where uv fails, pip installs instead.
-# --refresh-package: uv would otherwise reuse its cached build of this package as long
-# as pyproject.toml is unchanged.
+# --refresh-package: build this package afresh, never from uv's cache.
 UV_REQUIREMENT := uv~=0.13.9
 uv_install = $(1)/bin/python -m pip install --quiet --disable-pip-version-check "$(UV_REQUIREMENT)" \
   && $(1)/bin/uv pip install --quiet --python $(1)/bin/python --compile-bytecode \
        --refresh-package companion $(2)
 INSTALLERS := pip uv
 INSTALLER  ?= pip
-install = $(if $(filter-out $(INSTALLERS),$(INSTALLER))$(if $(INSTALLER),,empty),\
-  $(error INSTALLER must be one of $(INSTALLERS), got '$(INSTALLER)'))$(if $(filter uv,$(INSTALLER)),\
+# The recipes that install are not echoed (the fallback's message would show in every
+# log); these lines say what they do instead.
+announce = echo 'Installing $(2) into $(1) with $(3).'
+install = $(if $(and $(filter 1,$(words $(INSTALLER))),$(filter $(INSTALLERS),$(INSTALLER))),,\
+  $(error INSTALLER must be one of $(INSTALLERS), got '$(INSTALLER)'))$(call announce,$(1),$(2),$(INSTALLER)) \
+  && $(if $(filter uv,$(INSTALLER)),\
   { $(call uv_install,$(1),$(2)) \
     || { echo "Installing with pip: uv could not install into $(1)."; $(call pip_install,$(1),$(2)); }; },\
   $(call pip_install,$(1),$(2)))
@@ -180,7 +186,7 @@ OLDEST_REQUIREMENTS := -c tests/constraints-oldest.txt ".[test]"
 # in a virtual environment of their own with the package installed as a user installs it
 # (not editable): the unit tests, then chapter 1 under nbval, both run from outside the
 # repository so that they import the installed package.
-test-oldest: $(OLDEST_VENV)/.installed
+test-oldest: $(OLDEST_VENV)/.package
 	@rm -rf _build/oldest-run && mkdir -p _build/oldest-run
 	cp book/01_unstable_gradients.ipynb _build/oldest-run/
 	cd _build/oldest-run && COMPANION_PROFILE=quick $(abspath $(OLDEST_BIN))/python -m pytest \
@@ -192,19 +198,26 @@ test-oldest: $(OLDEST_VENV)/.installed
 $(OLDEST_VENV)/.installed: pyproject.toml tests/constraints-oldest.txt
 	rm -rf $(OLDEST_VENV)
 	$(PYTHON) -m venv $(OLDEST_VENV)
-	$(call pip_install,$(OLDEST_VENV),$(OLDEST_REQUIREMENTS))
+	@$(call announce,$(OLDEST_VENV),$(OLDEST_REQUIREMENTS),pip) \
+	  && $(call pip_install,$(OLDEST_VENV),$(OLDEST_REQUIREMENTS))
+	@touch $@
+
+# The package alone again (not its dependencies) whenever one of its modules changed:
+# test-oldest tests the installed copy, not the repository's.
+$(OLDEST_VENV)/.package: $(OLDEST_VENV)/.installed $(shell find companion -name '*.py')
+	$(OLDEST_BIN)/python -m pip install --quiet --no-deps --force-reinstall .
 	@touch $@
 
 setup: $(VENV)/.installed data
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(call install,$(VENV),$(BOOK_REQUIREMENTS))
+	@$(call install,$(VENV),$(BOOK_REQUIREMENTS))
 	@touch $@
 
 $(VENV)/.lab-installed: pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(call install,$(VENV),$(LAB_REQUIREMENTS))
+	@$(call install,$(VENV),$(LAB_REQUIREMENTS))
 	@touch $@
 
 # Fashion-MNIST: nothing to do when a local copy exists. Otherwise, as root on

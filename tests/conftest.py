@@ -54,14 +54,15 @@ def pytest_ignore_collect(collection_path, config):
 
 
 def files_longest_first(items):
-    """``items`` with each file's tests together, notebooks first, then by tests per file.
+    """``items`` with each file's tests together: notebooks first, then the files with most tests.
 
     ``make test`` hands pytest-xdist whole files (``--dist loadfile``) in this order
-    (``--no-loadscope-reorder``), and a worker takes the next file when it is done. The
-    chapters take about a minute each, the other files seconds: ordered by tests per
-    file alone (xdist's own order), chapter 9 came last and kept one worker busy for 23 s
-    after the other had run out of work (one run here). Taken first, the chapters leave
-    the short files to fill the end. Within a file, the order is pytest's.
+    (``--no-loadscope-reorder``); a worker is given the next file when two or fewer tests
+    of its current one are left. The chapters take about a minute each, most other files
+    seconds. In xdist's own order (most tests first, chapters and test files mixed),
+    chapter 9, the last chapter handed out, kept one worker busy for 23 s after the other
+    had run out of work (one run here). With the chapters first, the short files fill the
+    end. Within a file, the order is pytest's.
     """
     files = {}
     for item in items:
@@ -71,6 +72,7 @@ def files_longest_first(items):
 
 
 def pytest_collection_modifyitems(config, items):
+    """The order of :func:`files_longest_first`, for the whole run (notebooks included)."""
     items[:] = files_longest_first(items)
 
 

@@ -27,6 +27,15 @@ exit 0
 """
 FALLBACK_NOTE = "Installing with pip: uv could not install into {venv}."
 TARGETS = {"book": (".installed", '-e .[book,test]'), "lab": (".lab-installed", "-e .[lab]")}
+ANNOUNCED = {"book": 'Installing -e ".[book,test]" into {venv} with {installer}.',
+             "lab": 'Installing -e ".[lab]" into {venv} with {installer}.'}
+
+
+def make(*arguments, env=None):
+    env = dict(os.environ if env is None else env)
+    env.pop("MAKEFLAGS", None)  # this test's own make (if any) must not steer these
+    return subprocess.run(["make", "--no-print-directory", *arguments], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
 
 
 def set_up(tmp_path, installer, *, fail="", target="book"):
@@ -39,11 +48,8 @@ def set_up(tmp_path, installer, *, fail="", target="book"):
     venv = tmp_path / "venv"
     goal = (f"OLDEST_VENV={venv}", f"{venv}/.installed") if target == "oldest" else \
         (f"VENV={venv}", f"{venv}/{TARGETS[target][0]}")
-    env = dict(os.environ, CALLS=str(calls), FAIL=fail)
-    env.pop("MAKEFLAGS", None)
-    run = subprocess.run(["make", "--no-print-directory", f"PYTHON={stand_in}",
-                          f"INSTALLER={installer}", *goal],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    run = make(f"PYTHON={stand_in}", f"INSTALLER={installer}", *goal,
+               env=dict(os.environ, CALLS=str(calls), FAIL=fail))
     lines = calls.read_text().splitlines() if calls.exists() else []
     assert not lines or lines[0] == f"python -m venv {venv}", lines
     return run, lines[1:]
@@ -68,6 +74,10 @@ def test_pip_installs_without_compiling_then_compiles_on_every_core(tmp_path, ta
     assert run.returncode == 0, run.stderr
     assert calls == pip_calls(tmp_path, TARGETS[target][1])
     assert (tmp_path / "venv" / TARGETS[target][0]).exists()
+    assert run.stdout.splitlines() == [
+        f"{tmp_path / 'python'} -m venv {tmp_path / 'venv'}" if target == "book" else
+        f"[ -x {tmp_path}/venv/bin/python ] || {tmp_path / 'python'} -m venv {tmp_path / 'venv'}",
+        ANNOUNCED[target].format(venv=tmp_path / "venv", installer="pip")]
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -75,7 +85,8 @@ def test_uv_installs_and_compiles_when_asked(tmp_path, target):
     run, calls = set_up(tmp_path, "uv", target=target)
     assert run.returncode == 0, run.stderr
     assert calls == uv_calls(tmp_path, TARGETS[target][1])
-    assert FALLBACK_NOTE.format(venv=tmp_path / "venv") not in run.stdout.splitlines()
+    assert run.stdout.splitlines()[1:] == [ANNOUNCED[target].format(venv=tmp_path / "venv",
+                                                                     installer="uv")]
 
 
 @pytest.mark.parametrize("fail, uv_ran", [("python -m pip install * uv~=*", 1),
@@ -93,23 +104,31 @@ def test_pip_installs_where_uv_cannot(tmp_path, fail, uv_ran):
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_a_failing_pip_fails_the_set_up(tmp_path, installer):
     # with uv: uv fails, and then pip does too
-    run, _ = set_up(tmp_path, installer, fail="* install --quiet --[np]*")
+    run, calls = set_up(tmp_path, installer, fail="* install --quiet --[np]*")
     assert run.returncode != 0
+    assert calls[-1] == "python -m pip install --quiet --no-compile -e .[book,test]"
     assert not (tmp_path / "venv" / ".installed").exists()
 
 
-def test_the_oldest_versions_are_installed_with_pip_as_a_user_would(tmp_path):
-    run, calls = set_up(tmp_path, "uv", target="oldest")
+def test_the_lab_installs_into_the_existing_environment(tmp_path):
+    set_up(tmp_path, "pip")
+    run, calls = set_up(tmp_path, "uv", target="lab")  # the calls of both runs
     assert run.returncode == 0, run.stderr
-    assert calls == pip_calls(tmp_path, "-c tests/constraints-oldest.txt .[test]")
+    assert calls == pip_calls(tmp_path, TARGETS["book"][1]) + uv_calls(tmp_path, "-e .[lab]")
 
 
-@pytest.mark.parametrize("installer", ["conda", ""])
+@pytest.mark.parametrize("installer", ["conda", "", "pip uv"])
 def test_an_unknown_installer_is_refused_with_the_choices(tmp_path, installer):
     run, calls = set_up(tmp_path, installer)
     assert run.returncode != 0
     assert f"INSTALLER must be one of pip uv, got '{installer}'" in run.stderr
     assert calls == []
-    clean = subprocess.run(["make", "-n", "clean", f"INSTALLER={installer}"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=60)
+    clean = make("-n", "clean", f"INSTALLER={installer}")
     assert clean.returncode == 0, clean.stderr  # only the set-up needs an installer
+
+
+def test_make_test_hands_out_whole_files_in_the_order_of_its_collection():
+    run = make("-n", "test", "-o", "setup", "-o", "fresh-cache")
+    lines = run.stdout.replace("\\\n", " ").splitlines()  # continued lines joined
+    pytest_line = next(line for line in lines if " -m pytest " in line)
+    assert "--dist loadfile" in pytest_line and "--no-loadscope-reorder" in pytest_line

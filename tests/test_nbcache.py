@@ -1,5 +1,6 @@
 """companion.book.nbcache: nbval's executions become the book's cached executions."""
 
+import copy
 import json
 import os
 import re
@@ -10,6 +11,8 @@ import nbformat
 import pytest
 
 jupyter_cache = pytest.importorskip("jupyter_cache")
+
+from companion.book import nbcache  # noqa: E402
 
 
 def tiny_notebook(path, *, fail=False):
@@ -25,12 +28,11 @@ def tiny_notebook(path, *, fail=False):
     return notebook
 
 
-def run_nbval(directory, *, cache=None, skip_cached=False):
-    """nbval over ``directory/book``; the cache (by default) and the times go beside it, as in
-    _build. ``-rA`` lists every cell's outcome."""
-    env = dict(os.environ, COMPANION_EXECUTION_CACHE=str(cache or directory / "cache"),
-               COMPANION_CELL_TIMES=str(directory / "times"),
-               COMPANION_SKIP_CACHED="1" if skip_cached else "0")
+def run_nbval(directory):
+    """nbval over ``directory/book``; the cache and the times go beside it, as in _build.
+    ``-rA`` lists every cell's outcome."""
+    env = dict(os.environ, COMPANION_EXECUTION_CACHE=str(directory / "cache"),
+               COMPANION_CELL_TIMES=str(directory / "times"))
     return subprocess.run([sys.executable, "-m", "pytest", str(directory / "book"), "--nbval-lax",
                            "-q", "-rA", "-p", "companion.book.nbcache", "--rootdir",
                            str(directory)],
@@ -77,13 +79,32 @@ def test_a_passing_notebook_is_cached_with_its_outputs_and_times(book, tmp_path)
     assert times["passed"] and [c["cell"] for c in times["cells"]] == [0, 1, 2]
     assert record.data["execution_seconds"] == pytest.approx(
         sum(c["seconds"] for c in times["cells"]), abs=0.01)
-    # run again, the page alone, with the cache consulted: nothing left to execute
-    # (pytest's exit code 5)
-    (tmp_path / "book").mkdir()
-    nbformat.write(source, tmp_path / "book" / "page.ipynb")
-    again = run_nbval(tmp_path, cache=directory / "cache", skip_cached=True)
-    assert again.returncode == 5, again.stdout + again.stderr
-    assert "3 deselected" in again.stdout
+
+
+def test_make_execute_is_given_the_notebooks_the_cache_lacks(book, tmp_path, monkeypatch,
+                                                              capsys):
+    directory, sources, _ = book
+    monkeypatch.setenv(nbcache.CACHE_VAR, str(directory / "cache"))
+    page, failing = (str(directory / "book" / f"{name}.ipynb") for name in ("page", "failing"))
+    assert nbcache.uncached([page, failing]) == [failing]
+    # a changed code cell is a notebook the cache lacks; a changed Markdown cell is not
+    edited = copy.deepcopy(sources["page"])
+    edited.cells[0].source = "# Another title"
+    nbformat.write(edited, tmp_path / "prose.ipynb")
+    edited.cells[1].source = "x = 6 * 8\nprint(x)"
+    nbformat.write(edited, tmp_path / "code.ipynb")
+    prose, code = str(tmp_path / "prose.ipynb"), str(tmp_path / "code.ipynb")
+    assert nbcache.main([failing, prose, page, code]) == 0
+    assert capsys.readouterr().out.splitlines() == [failing, code]
+
+
+def test_the_listing_names_what_it_lacks(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(nbcache.CACHE_VAR, raising=False)
+    assert nbcache.main([]) == 2
+    assert f"{nbcache.CACHE_VAR} is not set" in capsys.readouterr().err
+    monkeypatch.setenv(nbcache.CACHE_VAR, str(tmp_path / "cache"))
+    assert nbcache.main([str(tmp_path / "missing.ipynb")]) == 2
+    assert f"no such notebook: {tmp_path / 'missing.ipynb'}" in capsys.readouterr().err
 
 
 def test_a_failing_notebook_is_not_cached(book):

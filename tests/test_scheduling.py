@@ -1,6 +1,7 @@
 """The order in which make test's workers take the test files (tests/conftest.py)."""
 import types
 
+import conftest
 from conftest import files_longest_first
 
 
@@ -31,3 +32,10 @@ def test_equal_files_keep_pytests_order():
                   "book/a.ipynb::Cell 0")
     assert [item.nodeid for item in files_longest_first(given)] == [
         "book/b.ipynb::Cell 0", "book/a.ipynb::Cell 0", "tests/test_z.py::t", "tests/test_a.py::t"]
+
+
+def test_the_collection_hook_puts_that_order_in_place():
+    given = items("tests/test_a.py::t", "book/a.ipynb::Cell 0")
+    collected = list(given)
+    conftest.pytest_collection_modifyitems(None, collected)
+    assert collected == [given[1], given[0]]

@@ -9,8 +9,9 @@ itself. The book built next (with the same package and profile: the Makefile cle
 the cache otherwise) then finds every notebook in the cache and executes nothing.
 It also writes each notebook's per-cell wall times to ``COMPANION_CELL_TIMES``
 (a directory; one JSON file per notebook), which ``python -m companion walltime``
-prints. With ``COMPANION_SKIP_CACHED=1``, notebooks already in the cache are not run
-again (``make execute`` uses it; ``make test`` always runs every notebook).
+prints. ``python -m companion.book.nbcache NOTEBOOK...`` prints those of the notebooks
+that the cache lacks: ``make execute`` runs nbval on those alone, and on nothing (not
+even pytest) when the cache has them all; ``make test`` always runs every notebook.
 
 Nothing here runs unless those variables are set, so a plain ``pytest --nbval-lax``
 behaves as nbval always does, except that claim cells record where their claims go:
@@ -24,12 +25,12 @@ pointed at ``_build/claims-nbval``, so that every claim cell records its claim
 import json
 import os
 import pathlib
+import sys
 import time
 
 import pytest
 
-CACHE_VAR, TIMES_VAR, SKIP_VAR = ("COMPANION_EXECUTION_CACHE", "COMPANION_CELL_TIMES",
-                                  "COMPANION_SKIP_CACHED")
+CACHE_VAR, TIMES_VAR = "COMPANION_EXECUTION_CACHE", "COMPANION_CELL_TIMES"
 
 
 def _is_cell(item):
@@ -50,22 +51,35 @@ def _cached(notebook):
     return True
 
 
-def pytest_collection_modifyitems(config, items):
-    if not (os.environ.get(SKIP_VAR) == "1" and os.environ.get(CACHE_VAR)):
-        return
-    keep, skipped, verdicts = [], [], {}
-    for item in items:
-        if _is_cell(item):
-            notebook = item.parent
-            if notebook not in verdicts:
-                verdicts[notebook] = _cached(notebook.nb)
-            if verdicts[notebook]:
-                skipped.append(item)
-                continue
-        keep.append(item)
-    if skipped:
-        config.hook.pytest_deselected(items=skipped)
-        items[:] = keep
+def uncached(notebooks):
+    """The notebooks among ``notebooks`` (paths) that the execution cache lacks, in order.
+
+    The cache (``COMPANION_EXECUTION_CACHE``) matches a notebook by its code cells, as
+    Jupyter Book's build does, so a notebook listed here is one the build would execute.
+
+    Example:
+        >>> uncached(["book/01_unstable_gradients.ipynb"])  # doctest: +SKIP
+        []
+    """
+    import nbformat
+
+    return [path for path in notebooks if not _cached(nbformat.read(path, as_version=4))]
+
+
+def main(argv=None):
+    """``python -m companion.book.nbcache NOTEBOOK...``: print those the cache lacks."""
+    notebooks = sys.argv[1:] if argv is None else argv
+    if not os.environ.get(CACHE_VAR):
+        print(f"{CACHE_VAR} is not set: it names the execution cache to look in",
+              file=sys.stderr)
+        return 2
+    missing = [path for path in notebooks if not os.path.isfile(path)]
+    if missing:
+        print(f"no such notebook: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    for path in uncached(notebooks):
+        print(path)
+    return 0
 
 
 @pytest.hookimpl(wrapper=True)
@@ -146,3 +160,7 @@ def _store(notebook, path, seconds):
         except OperationalError:
             time.sleep(0.5 * (attempt + 1))
     raise RuntimeError(f"could not store {path.name} in the execution cache")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
