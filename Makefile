@@ -77,7 +77,8 @@ tex:
 	fi
 
 # Execute into the cache the chapters it lacks, in parallel, under nbval; start no pytest
-# when it has them all (after make test, say).
+# when it has them all (after an earlier run of the same profile and package: in CI, the
+# quick book after make test).
 execute: setup fresh-cache
 	@chapters="$$($(NBVAL_ENV) $(BIN)/python -m companion.book.nbcache book/*.ipynb)" \
 	  || exit 1; \
@@ -169,8 +170,8 @@ uv_install = $(1)/bin/python -m pip install --quiet --disable-pip-version-check 
        --refresh-package companion $(2)
 INSTALLERS := pip uv
 INSTALLER  ?= pip
-# The recipes that install are not echoed (the fallback's message would show in every
-# log); these lines say what they do instead.
+# The recipes that install with INSTALLER are not echoed (the fallback's message would
+# show in every log); these lines say what they do instead.
 announce = echo 'Installing $(2) into $(1) with $(3).'
 install = $(if $(and $(filter 1,$(words $(INSTALLER))),$(filter $(INSTALLERS),$(INSTALLER))),,\
   $(error INSTALLER must be one of $(INSTALLERS), got '$(INSTALLER)'))$(call announce,$(1),$(2),$(INSTALLER)) \

@@ -53,16 +53,17 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
-def files_longest_first(items):
-    """``items`` with each file's tests together: notebooks first, then the files with most tests.
+def notebooks_first(items):
+    """``items`` with each file's tests together: the notebooks first, then the other files,
+    each group with the files of most tests first.
 
     ``make test`` hands pytest-xdist whole files (``--dist loadfile``) in this order
-    (``--no-loadscope-reorder``); a worker is given the next file when two or fewer tests
-    of its current one are left. The chapters take about a minute each, most other files
-    seconds. In xdist's own order (most tests first, chapters and test files mixed),
-    chapter 9, the last chapter handed out, kept one worker busy for 23 s after the other
-    had run out of work (one run here). With the chapters first, the short files fill the
-    end. Within a file, the order is pytest's.
+    (``--no-loadscope-reorder``); a worker is given the next file when two or fewer of
+    its tests are left to run. The chapters take about a minute each, most other files
+    seconds. In xdist's own order (the files of most tests first, chapters and test files
+    mixed), chapter 9, the last chapter handed out, kept one worker busy for 23 s after
+    the other had run out of work (one run here). With the chapters first, the short
+    files fill the end. Within a file, the order is pytest's.
     """
     files = {}
     for item in items:
@@ -72,8 +73,8 @@ def files_longest_first(items):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The order of :func:`files_longest_first`, for the whole run (notebooks included)."""
-    items[:] = files_longest_first(items)
+    """The order of :func:`notebooks_first`, for the whole run (notebooks included)."""
+    items[:] = notebooks_first(items)
 
 
 def make_tiny_data(*, n_train=256, n_valid=64, n_test=96, n_features=8, n_classes=3, seed=0):

@@ -76,7 +76,7 @@ def test_pip_cache_is_where_pip_writes():
     data = workflow()
     pip_dir = data["env"]["PIP_CACHE_DIR"]
     for name in ("test", "site"):
-        paths, _ = cached_paths(data["jobs"][name], "pip-")
+        paths, _ = cached_paths(data["jobs"][name], "pip-for-uv-")
         assert paths == ["${{ env.PIP_CACHE_DIR }}"], name
     assert pip_dir.startswith("/")
 
@@ -89,7 +89,7 @@ def test_every_job_installs_with_what_ci_run_uses_by_default():
     assert ci_default, ".ci/run sets no default INSTALLER"
     assert data["env"]["INSTALLER"] == ci_default.group(1) == "uv"
     for name, job in data["jobs"].items():
-        for scope in [job, *job.get("steps", [])]:
+        for scope in [job, job.get("container") or {}, *job.get("steps", [])]:
             assert "INSTALLER" not in scope.get("env", {}), name
 
 

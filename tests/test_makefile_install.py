@@ -21,6 +21,7 @@ echo "$(basename "$0") $*" >> "$CALLS"
 case "$*" in
   "-m venv "*) mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && cp "$0" "$3/bin/uv" ;;
   "-c "*) echo "$(dirname "$0")/site-packages" ;;
+  "-m companion.book.nbcache "*) printf '%s' "$LISTING" ;;
 esac
 case "$(basename "$0") $*" in $FAIL) exit 1 ;; esac
 exit 0
@@ -110,6 +111,18 @@ def test_a_failing_pip_fails_the_set_up(tmp_path, installer):
     assert not (tmp_path / "venv" / ".installed").exists()
 
 
+def test_the_oldest_versions_are_installed_with_pip_as_a_user_would(tmp_path):
+    run, calls = set_up(tmp_path, "uv", target="oldest")
+    assert run.returncode == 0, run.stderr
+    assert calls == pip_calls(tmp_path, "-c tests/constraints-oldest.txt .[test]")
+    # then the package alone, again (as it will be whenever one of its modules changes)
+    package = make(f"OLDEST_VENV={tmp_path / 'venv'}", f"{tmp_path / 'venv'}/.package",
+                   env=dict(os.environ, CALLS=str(tmp_path / "calls.log"), FAIL=""))
+    assert package.returncode == 0, package.stderr
+    assert (tmp_path / "calls.log").read_text().splitlines()[-1] == \
+        "python -m pip install --quiet --no-deps --force-reinstall ."
+
+
 def test_the_lab_installs_into_the_existing_environment(tmp_path):
     set_up(tmp_path, "pip")
     run, calls = set_up(tmp_path, "uv", target="lab")  # the calls of both runs
@@ -132,3 +145,27 @@ def test_make_test_hands_out_whole_files_in_the_order_of_its_collection():
     lines = run.stdout.replace("\\\n", " ").splitlines()  # continued lines joined
     pytest_line = next(line for line in lines if " -m pytest " in line)
     assert "--dist loadfile" in pytest_line and "--no-loadscope-reorder" in pytest_line
+
+
+@pytest.mark.parametrize("listing, fail", [("", ""), ("book/b.ipynb\nbook/a.ipynb\n", ""),
+                                           ("", "python -m companion.book.nbcache *"),
+                                           ("book/a.ipynb\n", "python -m pytest *")])
+def test_execute_runs_nbval_on_the_chapters_the_cache_lacks(tmp_path, listing, fail):
+    stand_in = tmp_path / "venv" / "bin" / "python"
+    stand_in.parent.mkdir(parents=True)
+    stand_in.write_text(STAND_IN)
+    stand_in.chmod(0o755)
+    calls, key = tmp_path / "calls.log", tmp_path / "execution-key"
+    run = make(f"VENV={tmp_path / 'venv'}", f"KEY_FILE={key}", "-o", "setup", "-o", "fresh-cache",
+               "execute", env=dict(os.environ, CALLS=str(calls), FAIL=fail, LISTING=listing))
+    logged = [line.split(" ", 1)[1] for line in calls.read_text().splitlines()]
+    assert logged[0].startswith("-m companion.book.nbcache book/01_")  # every chapter, asked
+    nbval = [line for line in logged if line.startswith("-m pytest")]
+    if "nbcache" in fail:  # the listing failed: nothing runs, and the target fails
+        assert run.returncode != 0 and nbval == [] and not key.exists()
+    elif not listing:  # the cache has every chapter: pytest does not start
+        assert run.returncode == 0 and nbval == [] and key.exists()
+        assert "The execution cache has every chapter: nothing to execute." in run.stdout
+    else:  # those chapters alone, as listed; the key only once they passed
+        assert nbval == [f"-m pytest {' '.join(listing.split())} --nbval-lax -q -n 2 --dist loadfile"]
+        assert (run.returncode == 0) == key.exists() == (not fail)

@@ -50,8 +50,8 @@ def book(tmp_path_factory):
     """One nbval run over a book of two pages, one passing and one failing.
 
     Each notebook runs in its own kernel and is cached (or not) on its own, so one run of
-    pytest (which starts a kernel per notebook, seconds) serves both tests; neither
-    test writes into this directory.
+    pytest (which starts a kernel per notebook, seconds) serves every test of this file;
+    none writes into this directory.
     """
     directory = tmp_path_factory.mktemp("nbcache")
     (directory / "book").mkdir()
@@ -60,7 +60,7 @@ def book(tmp_path_factory):
     return directory, sources, run_nbval(directory)
 
 
-def test_a_passing_notebook_is_cached_with_its_outputs_and_times(book, tmp_path):
+def test_a_passing_notebook_is_cached_with_its_outputs_and_times(book):
     directory, sources, run = book
     # every cell of the page passed (the run as a whole fails: the other page fails)
     assert outcomes(run, "page.ipynb") == {0: "PASSED", 1: "PASSED", 2: "PASSED"}, \
@@ -81,8 +81,7 @@ def test_a_passing_notebook_is_cached_with_its_outputs_and_times(book, tmp_path)
         sum(c["seconds"] for c in times["cells"]), abs=0.01)
 
 
-def test_make_execute_is_given_the_notebooks_the_cache_lacks(book, tmp_path, monkeypatch,
-                                                              capsys):
+def test_the_notebooks_the_cache_lacks_are_listed(book, tmp_path, monkeypatch, capsys):
     directory, sources, _ = book
     monkeypatch.setenv(nbcache.CACHE_VAR, str(directory / "cache"))
     page, failing = (str(directory / "book" / f"{name}.ipynb") for name in ("page", "failing"))
@@ -105,6 +104,10 @@ def test_the_listing_names_what_it_lacks(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(nbcache.CACHE_VAR, str(tmp_path / "cache"))
     assert nbcache.main([str(tmp_path / "missing.ipynb")]) == 2
     assert f"no such notebook: {tmp_path / 'missing.ipynb'}" in capsys.readouterr().err
+    # a cache that does not exist yet lacks every notebook
+    tiny_notebook(tmp_path / "page.ipynb")
+    assert nbcache.uncached([str(tmp_path / "page.ipynb")]) == [str(tmp_path / "page.ipynb")]
+    assert (tmp_path / "cache").is_dir()
 
 
 def test_a_failing_notebook_is_not_cached(book):

@@ -2,7 +2,7 @@
 import types
 
 import conftest
-from conftest import files_longest_first
+from conftest import notebooks_first
 
 
 def items(*nodeids):
@@ -14,7 +14,7 @@ def test_notebooks_come_first_then_files_by_their_number_of_tests():
                   "tests/test_b.py::t2", "book/01.ipynb::Cell 0", "book/02.ipynb::Cell 1",
                   "companion/x.py::companion.x.f", "book/01.ipynb::Cell 1",
                   "book/01.ipynb::Cell 2")
-    ordered = [item.nodeid for item in files_longest_first(given)]
+    ordered = [item.nodeid for item in notebooks_first(given)]
     assert ordered == ["book/01.ipynb::Cell 0", "book/01.ipynb::Cell 1", "book/01.ipynb::Cell 2",
                        "book/02.ipynb::Cell 0", "book/02.ipynb::Cell 1",
                        "tests/test_b.py::t1", "tests/test_b.py::t2",
@@ -23,14 +23,14 @@ def test_notebooks_come_first_then_files_by_their_number_of_tests():
 
 def test_the_same_tests_come_out_each_once():
     given = items("b.py::x", "a.ipynb::Cell 0", "b.py::y", "c.py::z")
-    out = files_longest_first(given)
+    out = notebooks_first(given)
     assert sorted(map(id, out)) == sorted(map(id, given))
 
 
 def test_equal_files_keep_pytests_order():
     given = items("tests/test_z.py::t", "tests/test_a.py::t", "book/b.ipynb::Cell 0",
                   "book/a.ipynb::Cell 0")
-    assert [item.nodeid for item in files_longest_first(given)] == [
+    assert [item.nodeid for item in notebooks_first(given)] == [
         "book/b.ipynb::Cell 0", "book/a.ipynb::Cell 0", "tests/test_z.py::t", "tests/test_a.py::t"]
 
 

@@ -10,8 +10,8 @@ the cache otherwise) then finds every notebook in the cache and executes nothing
 It also writes each notebook's per-cell wall times to ``COMPANION_CELL_TIMES``
 (a directory; one JSON file per notebook), which ``python -m companion walltime``
 prints. ``python -m companion.book.nbcache NOTEBOOK...`` prints those of the notebooks
-that the cache lacks: ``make execute`` runs nbval on those alone, and on nothing (not
-even pytest) when the cache has them all; ``make test`` always runs every notebook.
+that the cache lacks: ``make execute`` runs nbval on those alone, and does not start
+pytest when the cache has them all; ``make test`` always runs every notebook.
 
 Nothing here runs unless those variables are set, so a plain ``pytest --nbval-lax``
 behaves as nbval always does, except that claim cells record where their claims go:
@@ -54,8 +54,9 @@ def _cached(notebook):
 def uncached(notebooks):
     """The notebooks among ``notebooks`` (paths) that the execution cache lacks, in order.
 
-    The cache (``COMPANION_EXECUTION_CACHE``) matches a notebook by its code cells, as
-    Jupyter Book's build does, so a notebook listed here is one the build would execute.
+    The cache (``COMPANION_EXECUTION_CACHE``) matches a notebook by its kernel and its
+    code cells, as Jupyter Book's build does, so a notebook listed here is one the build
+    would execute.
 
     Example:
         >>> uncached(["book/01_unstable_gradients.ipynb"])  # doctest: +SKIP
