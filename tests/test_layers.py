@@ -192,6 +192,56 @@ def test_training_after_reinitialize_matches_a_fresh_net_without_retracing():
         np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
 
 
+def test_training_after_reinitialize_shuffles_as_a_fresh_net():
+    """The data order follows TensorFlow's global seed, which reinitialize sets."""
+    from companion.tools.layers import reinitialize
+    fresh = _compiled(_plain_net(6), rate=0.02)
+    fresh.fit(XS, YS, epochs=3, batch_size=16, verbose=0)  # shuffled
+    net = _compiled(_plain_net(9))
+    net.fit(XS, YS, epochs=1, batch_size=16, verbose=0)
+    reinitialize(net, seed=6, learning_rate=0.02)
+    net.fit(XS, YS, epochs=3, batch_size=16, verbose=0)
+    for mine, reference in zip(net.get_weights(), fresh.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+    # another order ends elsewhere: the comparison above can tell orders apart
+    other = _compiled(_plain_net(6), rate=0.02)
+    keras.utils.set_random_seed(7)
+    other.fit(XS, YS, epochs=3, batch_size=16, verbose=0)
+    assert np.abs(other.get_weights()[0] - fresh.get_weights()[0]).max() > 1e-4
+
+
+def test_reinitialize_seeds_tensorflow_but_keeps_its_compiled_kernels():
+    """As tf.random.set_seed seeds, without clearing TensorFlow's kernel cache.
+
+    A stateful random kernel is the visible witness: tf.random.set_seed restarts its
+    sequence, reinitialize lets it go on (so the compiled train step is kept too).
+    """
+    import tensorflow as tf
+    from companion.tools.layers import reinitialize
+    net = _compiled(_plain_net(1))
+    tf.random.set_seed(4)
+    expected = [tf.random.uniform([3], seed=1).numpy() for _ in range(2)]
+    tf.random.set_seed(4)
+    unseeded = tf.random.uniform([3]).numpy()  # its operation seed comes from the global one
+    first = tf.random.uniform([3], seed=1).numpy()
+    reinitialize(net, seed=4)
+    np.testing.assert_array_equal(first, expected[0])
+    np.testing.assert_array_equal(tf.random.uniform([3], seed=1).numpy(), expected[1])
+    tf.random.set_seed(5)  # another global seed and sequence of operation seeds
+    reinitialize(net, seed=4)  # back to seed 4's
+    np.testing.assert_array_equal(tf.random.uniform([3]).numpy(), unseeded)
+
+
+def test_reinitialize_falls_back_to_keras_where_tensorflow_differs(monkeypatch):
+    from tensorflow.python.eager import context as eager_context
+    from companion.tools import layers
+    seeded = []
+    monkeypatch.setattr(eager_context, "context", lambda: object())  # no _rng, no method
+    monkeypatch.setattr(keras.utils, "set_random_seed", seeded.append)
+    layers._set_random_seed_keeping_compiled(12)
+    assert seeded == [12]
+
+
 def _one_cycle_nadam(steps):
     """Nadam under a 1cycle schedule with its momentum cycled: a state that must restart."""
     from companion import OneCycleSchedule, cycle_momentum

@@ -16,6 +16,7 @@ import pytest
 
 import companion
 from companion.tools import schedules
+from companion.tools.tracing import build_for_fit
 from companion.tools.schedules import OneCycleSchedule, cycle_momentum, lr_range_test, schedule_values
 
 
@@ -240,6 +241,71 @@ def test_cycled_optimizers_match_hand_set_hyperparameters(name, kwargs):
         reference.apply(grads, model.trainable_variables)
     for got, expected in zip(weights, model.get_weights()):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def adam_steps_in_one_graph(optimizer, steps_per_call):
+    """Train the linear model with ``steps_per_call`` Adam updates unrolled in each traced call."""
+    model = linear_model()
+    start = [w.copy() for w in model.get_weights()]
+    optimizer.build(model.trainable_variables)
+
+    tf = companion._quiet.tf
+
+    @tf.function
+    def unrolled(t0):
+        for i in range(steps_per_call):  # a Python loop: the updates share one graph
+            rows = tf.range(BATCH) + (t0 + i) * BATCH
+            x, y = tf.gather(X, rows), tf.gather(Y, rows)
+            with tf.GradientTape() as tape:
+                loss = keras.ops.mean((model(x) - y) ** 2)
+            optimizer.apply(tape.gradient(loss, model.trainable_variables),
+                            model.trainable_variables)
+
+    for t0 in range(0, STEPS, steps_per_call):
+        unrolled(tf.constant(t0))
+    return start, model.get_weights()
+
+
+def test_cycled_momentum_advances_between_updates_in_one_graph():
+    """Each apply evaluates the schedule afresh, even two in one traced function."""
+    optimizer = cycle_momentum(keras.optimizers.Adam(CYCLE), CYCLE)
+    start, weights = adam_steps_in_one_graph(optimizer, steps_per_call=3)
+    for got, expected in zip(weights, numpy_adam(start, cycled)):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    # what a value shared across the three updates would give instead
+    stale = numpy_adam(start, lambda t: cycled(t - t % 3))
+    assert np.abs(stale[0] - weights[0]).max() > 1e-4
+
+
+class CountingCycle(OneCycleSchedule):
+    """A 1cycle schedule that counts how often its momentum is evaluated."""
+
+    evaluations = 0
+
+    def momentum(self, step):
+        CountingCycle.evaluations += 1
+        return super().momentum(step)
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD"])
+def test_cycled_momentum_is_evaluated_once_per_traced_step(name):
+    """Not once per use: Adam uses beta_1 twice per variable, SGD momentum once."""
+    schedule = CountingCycle(0.05, total_steps=STEPS)
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4),
+                              keras.layers.Dense(4), keras.layers.Dense(1)])  # 6 variables
+    kwargs = {"momentum": 0.9} if name == "SGD" else {}
+    optimizer = cycle_momentum(getattr(keras.optimizers, name)(schedule, **kwargs), schedule)
+    model.compile(optimizer=optimizer, loss="mse", steps_per_execution=4)
+    build_for_fit(model, X, Y)  # so that fit traces its step once, not twice
+    CountingCycle.evaluations = 0
+    model.fit(X, Y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+    assert CountingCycle.evaluations == 1  # one trace of the step, one evaluation in it
+    # Run eagerly, each use is evaluated at the current step, as before.
+    model.compile(optimizer=optimizer, loss="mse", run_eagerly=True)
+    CountingCycle.evaluations = 0
+    model.fit(X[:BATCH], Y[:BATCH], batch_size=BATCH, epochs=1, verbose=0)
+    assert CountingCycle.evaluations == (12 if name == "Adam" else 6)
 
 
 def test_scheduled_hyperparameter_is_a_number_outside_the_step():
