@@ -210,26 +210,67 @@ def test_training_after_reinitialize_shuffles_as_a_fresh_net():
     assert np.abs(other.get_weights()[0] - fresh.get_weights()[0]).max() > 1e-4
 
 
-def test_reinitialize_seeds_tensorflow_but_keeps_its_compiled_kernels():
-    """As tf.random.set_seed seeds, without clearing TensorFlow's kernel cache.
+def test_reinitialize_seeds_tensorflow_but_keeps_its_compiled_functions():
+    """As tf.random.set_seed seeds, without discarding TensorFlow's compiled functions.
 
-    A stateful random kernel is the visible witness: tf.random.set_seed restarts its
-    sequence, reinitialize lets it go on (so the compiled train step is kept too).
+    A compiled function holding a stateful random operation is the visible witness:
+    tf.random.set_seed discards its instantiation, so its sequence restarts;
+    reinitialize keeps it, as it keeps a model's compiled train step, so it goes on.
     """
     import tensorflow as tf
     from companion.tools.layers import reinitialize
     net = _compiled(_plain_net(1))
+    draw = tf.function(lambda: tf.random.uniform([3], seed=1))
     tf.random.set_seed(4)
-    expected = [tf.random.uniform([3], seed=1).numpy() for _ in range(2)]
+    expected = [draw().numpy() for _ in range(3)]
+    tf.random.set_seed(4)
+    np.testing.assert_array_equal(draw().numpy(), expected[0])  # set_seed: restarted
+    reinitialize(net, seed=4)
+    np.testing.assert_array_equal(draw().numpy(), expected[1])  # reinitialize: goes on
+    reinitialize(net, seed=4)
+    np.testing.assert_array_equal(draw().numpy(), expected[2])
     tf.random.set_seed(4)
     unseeded = tf.random.uniform([3]).numpy()  # its operation seed comes from the global one
-    first = tf.random.uniform([3], seed=1).numpy()
-    reinitialize(net, seed=4)
-    np.testing.assert_array_equal(first, expected[0])
-    np.testing.assert_array_equal(tf.random.uniform([3], seed=1).numpy(), expected[1])
     tf.random.set_seed(5)  # another global seed and sequence of operation seeds
     reinitialize(net, seed=4)  # back to seed 4's
     np.testing.assert_array_equal(tf.random.uniform([3]).numpy(), unseeded)
+
+
+def test_keeping_compiled_changes_what_tensorflow_seeding_changes():
+    """The shadow sets exactly the context state that TensorFlow's own seeding sets.
+
+    Should a TensorFlow version add state to its seeding, this fails rather than the
+    shadow silently skipping it.
+    """
+    from tensorflow.python.eager import context as eager_context
+    from companion.tools import layers
+    context = eager_context.context()
+
+    def changed_by(seeding):
+        keras.utils.set_random_seed(1)
+        before = {name: (value, repr(value)) for name, value in vars(context).items()}
+        seeding(8)
+        return {name for name, value in vars(context).items()
+                if name not in before or before[name][0] is not value
+                or before[name][1] != repr(value)}, context._seed, context._rng.getstate()
+
+    names, seed, state = changed_by(keras.utils.set_random_seed)
+    assert {"_seed", "_rng"} <= names
+    assert changed_by(layers._set_random_seed_keeping_compiled) == (names, seed, state)
+    assert "_set_global_seed" not in vars(context)  # the shadow is gone
+
+
+def test_keeping_compiled_restores_the_context_when_seeding_fails(monkeypatch):
+    from tensorflow.python.eager import context as eager_context
+    from companion.tools import layers
+
+    def failing(seed):
+        raise RuntimeError("no seed today")
+
+    monkeypatch.setattr(keras.utils, "set_random_seed", failing)
+    with pytest.raises(RuntimeError, match="no seed today"):
+        layers._set_random_seed_keeping_compiled(3)
+    assert "_set_global_seed" not in vars(eager_context.context())
 
 
 def test_reinitialize_falls_back_to_keras_where_tensorflow_differs(monkeypatch):

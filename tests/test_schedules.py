@@ -277,6 +277,39 @@ def test_cycled_momentum_advances_between_updates_in_one_graph():
     assert np.abs(stale[0] - weights[0]).max() > 1e-4
 
 
+def test_shared_momentum_is_one_tensor_per_graph_and_block():
+    """Shared within a graph and within the block only; a tf.cond branch gets its own."""
+    tf = companion._quiet.tf
+    optimizer = cycle_momentum(keras.optimizers.SGD(CYCLE, momentum=0.9), CYCLE)
+    momentum = optimizer.momentum
+    seen = {}
+
+    @tf.function
+    def traced(flag):
+        with momentum._one_value_per_step():
+            branch = tf.cond(flag, lambda: momentum.tensor() * 1.0,  # evaluated in each
+                             lambda: momentum.tensor() * 2.0)        # branch's own graph
+            outer = momentum.tensor()  # the outer graph's own, not a branch's
+            seen["shared"] = momentum.tensor() is outer
+        seen["outside"] = momentum.tensor() is not outer  # evaluated afresh
+        return outer + branch
+
+    optimizer.iterations.assign(3)
+    assert float(traced(tf.constant(True))) == pytest.approx(2 * cycled(3), rel=1e-6)
+    assert seen == {"shared": True, "outside": True}
+
+
+def test_cycled_optimizer_trains_with_a_plain_momentum_too():
+    """A momentum set back to a number, or a cycled class built directly, still trains."""
+    reset = cycle_momentum(keras.optimizers.Adam(CYCLE), CYCLE)
+    reset.beta_1 = 0.9
+    direct = schedules.cycled_class(keras.optimizers.Adam)(CYCLE)
+    for optimizer in (reset, direct):
+        start, weights = fit_linear(optimizer)
+        for got, expected in zip(weights, numpy_adam(start, lambda t: 0.9)):
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
 class CountingCycle(OneCycleSchedule):
     """A 1cycle schedule that counts how often its momentum is evaluated."""
 

@@ -156,19 +156,18 @@ class ScheduledHyperparameter(float):
     Keras 3 optimizers accept a schedule for the learning rate only: they read
     ``momentum`` (SGD, RMSprop) or ``beta_1`` (Adam and its relatives) as a
     plain number inside every update step. An instance of this class stands in
-    for that number. Whenever TensorFlow converts it to a tensor, which the
-    update step does each time it uses it, it evaluates ``function`` at the
+    for that number. When TensorFlow converts it to a tensor, which the update
+    step does where it uses it, it gives ``function`` evaluated at the
     optimizer's current step counter, inside the compiled step, so the value is
     right at every step whatever ``steps_per_execution`` is. Arithmetic with it
-    (``1 - beta_1``) gives tensors evaluated the same way.
+    (``1 - beta_1``) gives tensors evaluated the same way. Within one traced
+    update (the cycled optimizer's ``apply``), all uses share one evaluation
+    (``_one_value_per_step``); eagerly, each use evaluates it.
 
     As a Python float it equals ``function(0)``: that is the value the
     optimizer's ``get_config`` reports. :func:`cycle_momentum` installs it and
     makes the optimizer save its schedule too, so a loaded optimizer cycles again;
     there is no need to build one by hand.
-
-    Inside one traced update (:meth:`one_value_per_step`, which the cycled
-    optimizer's ``apply`` enters), every use shares one evaluation.
     """
 
     dtype = "float32"  # lets Keras's ops infer the type without converting it first
@@ -178,11 +177,11 @@ class ScheduledHyperparameter(float):
         instance = super().__new__(cls, float(str(start)))  # 0.95, not 0.949999988
         instance.function = function
         instance.optimizer = optimizer
-        instance._shared = None  # (graph, tensor) inside one_value_per_step
+        instance._shared = None  # (graph, tensor) inside _one_value_per_step
         return instance
 
     @contextlib.contextmanager
-    def one_value_per_step(self):
+    def _one_value_per_step(self):
         """Within the block, a traced update evaluates ``function`` once, not once per use.
 
         Adam reads ``beta_1`` twice per variable, so a traced step of a 4-layer
@@ -192,9 +191,9 @@ class ScheduledHyperparameter(float):
         Normalization on 3,000 images took 5.2 s with one evaluation per use and
         3.5 s with one per step (medians of 8 runs here, same accuracies). The
         step counter advances at the end of each ``apply``, so one evaluation per
-        ``apply`` is exact; a graph with two ``apply`` calls (an unrolled loop)
-        evaluates it once in each. Outside the block, and when running eagerly,
-        each use evaluates it at the current step.
+        ``apply`` is exact; a graph with two ``apply`` calls (a Python loop over
+        updates traced into one function) evaluates it once in each. Outside the
+        block, and when running eagerly, each use evaluates it at the current step.
         """
         self._shared = ()
         try:
@@ -270,7 +269,11 @@ class CycledMomentum:
     """
 
     def apply(self, grads, trainable_variables=None):
-        with getattr(self, self._momentum_name).one_value_per_step():
+        momentum = getattr(self, getattr(self, "_momentum_name", ""), None)
+        shared = (momentum._one_value_per_step()
+                  if isinstance(momentum, ScheduledHyperparameter)
+                  else contextlib.nullcontext())  # set to a number since, or never cycled
+        with shared:
             return super().apply(grads, trainable_variables)
 
     def get_config(self):
