@@ -104,7 +104,8 @@ def chapter4_claims(budget=None):
     """Chapter 4's two timing claims, measured as its sections 4.4 and 4.5 do.
 
     Builds the ten-layer sigmoid networks without and with BN (before the
-    activation), trains each for one epoch (the chapter trains five; the cost
+    activation), trains each for one epoch (the chapter trains three in the quick
+    profile, five in the full one; the cost
     of an epoch does not depend on how far training has gone), then times
     interleaved epochs (:func:`~companion.lab.training.epoch_seconds`) and, after folding the
     BN network, interleaved inference on a batch of test images

@@ -317,8 +317,9 @@ def time_to_accuracy(configs=("keras_defaults", "sgd_1cycle", "default"), *, tar
         builders[name], recipe_kwargs.get(name, {})), minimum=1)) for name in configs}
     rows = []
     for index, seed in enumerate(seeds):
-        # the order rotates from seed to seed, so that the first run of the process
-        # (one-off warm-up) and any drift of the machine do not always hit the same one
+        # the order rotates from seed to seed, so that a drift of the machine does not
+        # always hit the same configuration; the first run of the process (a one-off
+        # warm-up) is configs[0] in the first seed: put first the one claimed to be faster
         turn = index % len(configs)
         for name in configs[turn:] + configs[:turn]:
             builder = builders[name]
