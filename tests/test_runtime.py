@@ -135,6 +135,19 @@ SPLIT_SCRIPT = textwrap.dedent("""
     x = rng.normal(size=(64, 3)).astype("float32")
     y = rng.integers(0, 2, size=64)
     report["loss"] = model.fit(x, y, epochs=1, batch_size=16, verbose=0).history["loss"]
+    # companion.train compiles with several steps per call, which Keras cannot run
+    # over several replicas: it trains with one, and says so
+    import types
+    import warnings
+    with mirrored.scope():
+        net = companion.build_mlp(depth=1, width=4, example_shape=(3,), n_classes=2)
+    split = types.SimpleNamespace(x_train=x, y_train=y, x_valid=x[:16], y_valid=y[:16])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trained = companion.train(net, split, epochs=1, batch_size=8, evaluate=False)
+    report["train_loss"] = trained.history["loss"].tolist()
+    report["train_steps_per_execution"] = net.steps_per_execution
+    report["train_warnings"] = [str(w.message) for w in caught]
     try:
         runtime.strategy(devices=["/gpu:7"])
         report["bad_device"] = None
@@ -163,6 +176,10 @@ def test_split_cpu_and_mirrored_strategy_in_subprocess(run_python):
     report = json.loads(line[len("REPORT"):])
     assert report["replicas"] == 2
     assert len(report["loss"]) == 1 and np.isfinite(report["loss"][0])
+    assert np.isfinite(report["train_loss"]).all()
+    assert report["train_steps_per_execution"] == 1
+    assert [w for w in report["train_warnings"] if "keras-team/keras#19246" in w
+            and "instead of 32" in w]
     assert report["bad_device"] is not None
     assert "/gpu:7" in report["bad_device"]
     assert "cpu:0" in report["bad_device"] and "cpu:1" in report["bad_device"]

@@ -41,7 +41,7 @@ from companion._quiet import keras
 from companion.lab.models import build_mlp
 from companion.tools.checks import check_choice, check_int, check_names, check_real
 from companion.tools.schedules import cycle_momentum, OneCycleSchedule
-from companion.lab.training import make_optimizer, STEPS_PER_EXECUTION
+from companion.lab.training import make_optimizer, STEPS_PER_EXECUTION, steps_per_call
 
 SCHEDULES = (None, "1cycle", "linear_1cycle", "cosine", "warmup_cosine")
 #: The linear 1cycle of :func:`sgd_1cycle_recipe`: the keyword arguments of
@@ -119,7 +119,7 @@ def _decayed(optimizer, weight_decay):
 
 
 def _compile(name, model, optimizer, scaling, settings, steps_per_execution):
-    steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
+    steps_per_execution = steps_per_call(model, steps_per_execution)
     check_int("batch_size", settings["batch_size"], minimum=1)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], steps_per_execution=steps_per_execution)

@@ -4,6 +4,7 @@ import collections
 import dataclasses
 import functools
 import hashlib
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,32 @@ from companion.tools.tracing import build_for_fit
 #: overhead that dominates small MLPs; ``python -m companion steps`` measures it
 #: (README: about 2x against 1 at batch size 32; little gained beyond 32).
 STEPS_PER_EXECUTION = 32
+
+
+def steps_per_call(model, steps_per_execution):
+    """``steps_per_execution`` for ``model``; 1 where Keras cannot loop over several steps.
+
+    Keras 3 runs several steps per call in a ``tf.while_loop`` whose body holds a
+    ``tf.cond``; under a distribution strategy with several replicas (several GPUs or
+    workers) the compiled step then fails with "You must feed a value for placeholder
+    tensor" (keras-team/keras#19246; reproduced with two logical CPUs, TensorFlow 2.21,
+    Keras 3.15). For such a model this returns 1, with a warning that says so; the
+    steps and their results are the same, only the Python overhead per step is not.
+
+    Example:
+        >>> net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> steps_per_call(net, 32)  # one replica: as asked
+        32
+    """
+    steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
+    replicas = getattr(model, "distribute_strategy", tf.distribute.get_strategy())
+    if steps_per_execution > 1 and replicas.num_replicas_in_sync > 1:
+        warnings.warn(
+            f"compiling with steps_per_execution=1 instead of {steps_per_execution}: under "
+            f"a strategy of {replicas.num_replicas_in_sync} replicas, Keras's loop of several "
+            "steps per call fails (keras-team/keras#19246)", RuntimeWarning, stacklevel=3)
+        return 1
+    return steps_per_execution
 
 
 @dataclasses.dataclass
@@ -233,9 +260,8 @@ def compile_model(model, *, optimizer="sgd", learning_rate=None,
     if isinstance(loss, str):
         resolve_loss(loss)
     metrics = _check_metrics(metrics)
-    steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                  steps_per_execution=steps_per_execution)
+                  steps_per_execution=steps_per_call(model, steps_per_execution))
     return build_for_fit(model)
 
 
