@@ -1,5 +1,6 @@
 import math
 import re
+import types
 
 import keras
 import numpy as np
@@ -401,3 +402,17 @@ def test_numpy_scalars_are_accepted(tiny_data):
                              steps_per_execution=np.int64(2))
     assert len(result.history) == 1
     assert result.time_to_target(np.float32(0.0))["epochs"] == 1
+
+
+def test_steps_per_call_is_one_over_several_replicas():
+    """Asked for 32 steps per call over 2 replicas: 1, and a warning; else as asked."""
+    replicated = types.SimpleNamespace(
+        distribute_strategy=types.SimpleNamespace(num_replicas_in_sync=2))
+    with pytest.warns(RuntimeWarning, match=r"instead of 32.*2 replicas.*keras#19246"):
+        assert training.steps_per_call(replicated, training.STEPS_PER_EXECUTION) == 1
+    assert training.steps_per_call(replicated, 1) == 1  # nothing to lower: no warning
+    single = types.SimpleNamespace(
+        distribute_strategy=types.SimpleNamespace(num_replicas_in_sync=1))
+    assert training.steps_per_call(single, 32) == 32
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        training.steps_per_call(single, 0)

@@ -120,6 +120,8 @@ def _decayed(optimizer, weight_decay):
 
 def _compile(name, model, optimizer, scaling, settings, steps_per_execution):
     steps_per_execution = steps_per_call(model, steps_per_execution)
+    if "steps_per_execution" in settings:  # what the model was compiled with
+        settings = {**settings, "steps_per_execution": steps_per_execution}
     check_int("batch_size", settings["batch_size"], minimum=1)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], steps_per_execution=steps_per_execution)

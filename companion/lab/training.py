@@ -30,11 +30,13 @@ def steps_per_call(model, steps_per_execution):
     """``steps_per_execution`` for ``model``; 1 where Keras cannot loop over several steps.
 
     Keras 3 runs several steps per call in a ``tf.while_loop`` whose body holds a
-    ``tf.cond``; under a distribution strategy with several replicas (several GPUs or
-    workers) the compiled step then fails with "You must feed a value for placeholder
-    tensor" (keras-team/keras#19246; reproduced with two logical CPUs, TensorFlow 2.21,
-    Keras 3.15). For such a model this returns 1, with a warning that says so; the
-    steps and their results are the same, only the Python overhead per step is not.
+    ``tf.cond``, and under a ``MirroredStrategy`` of two replicas (two logical CPUs,
+    TensorFlow 2.21, Keras 3.15) such a step failed with "You must feed a value for
+    placeholder tensor", apparently keras-team/keras#19246. For a model distributed over
+    several replicas, with any strategy (a precaution beyond the case reproduced), this
+    returns 1, with a warning that says so. The optimizer steps and their results are
+    the same; the Python overhead per step is larger, and batch-level callbacks run after
+    every step instead of every ``steps_per_execution`` steps.
 
     Example:
         >>> net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
