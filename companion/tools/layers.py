@@ -239,7 +239,6 @@ def _set_random_seed_keeping_compiled(seed):
                 context._set_global_seed = shadowed
 
 
-
 def reinitialize(model, *, seed, learning_rate=None):
     """Re-draw a compiled model's weights and reset its optimizer, keeping its traced steps.
 
