@@ -62,6 +62,58 @@ def test_last_validation_metrics_match_numpy(trained):
     assert result.history["val_loss"].iloc[-1] == pytest.approx(loss, rel=1e-5)
 
 
+def _recording_model():
+    """A run-eagerly model that records the labels of every batch it trains on."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(0.01), run_eagerly=True)
+    model.seen = []
+    step = model.train_step
+
+    def recording_step(batch):
+        model.seen.append(batch[1].numpy().tolist())
+        return step(batch)
+
+    model.train_step = recording_step
+    return model
+
+
+def _batch_labels(model, *, n=20, batch_size=6, epochs=3):
+    """The batches ``train`` feeds ``model``, as labels: example ``i`` has label ``i``."""
+    data = types.SimpleNamespace(x_train=np.arange(n, dtype="float32")[:, None],
+                                 y_train=np.arange(n))
+    model.seen.clear()
+    companion.train(model, data, epochs=epochs, batch_size=batch_size, validate=False,
+                    evaluate=False, compile=False)
+    return list(model.seen)
+
+
+def _seeded_batch_labels(seed, **kwargs):
+    companion.reseed(seed)
+    return _batch_labels(_recording_model(), **kwargs)
+
+
+def test_training_visits_every_example_once_per_epoch_in_a_new_order():
+    # Keras 3, given arrays under a global seed, repeats the first epoch's order
+    batches = _seeded_batch_labels(1)
+    assert [len(b) for b in batches] == [6, 6, 6, 2] * 3  # Keras's batches, the last short
+    epochs = [sum(batches[i:i + 4], []) for i in range(0, 12, 4)]
+    for order in epochs:
+        assert sorted(order) == list(range(20))
+    assert len({tuple(order) for order in epochs}) == 3
+    assert _seeded_batch_labels(1) == batches  # the global seed decides the orders
+    assert _seeded_batch_labels(2) != batches
+    assert len(_seeded_batch_labels(1, batch_size=5)) == 4 * 3  # no empty last batch
+
+
+def test_a_run_after_reinitialize_sees_the_orders_of_a_fresh_one():
+    fresh = _seeded_batch_labels(3)
+    companion.reseed(0)
+    model = _recording_model()
+    _batch_labels(model, epochs=2)
+    companion.reinitialize(model, seed=3)
+    assert _batch_labels(model) == fresh
+
+
 def test_arrays_changed_in_place_are_evaluated_as_they_are_now(make_data):
     # train keeps the evaluation batches of the arrays it saw; changed arrays need new ones
     data = make_data(n_valid=96, n_test=64)

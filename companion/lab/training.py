@@ -174,9 +174,11 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
         valid = _evaluation_batches(model, data.x_valid, data.y_valid, batch_size)
         if valid is None:
             valid = (data.x_valid, data.y_valid)
-    fitted = model.fit(data.x_train, data.y_train, validation_data=valid, epochs=epochs,
-                       batch_size=batch_size, callbacks=[timer, *stops, *callbacks],
-                       verbose=0)
+    batches = _training_batches(model, data.x_train, data.y_train, batch_size)
+    given = (dict(x=data.x_train, y=data.y_train, batch_size=batch_size) if batches is None
+             else dict(x=batches, steps_per_epoch=int(batches.cardinality()), shuffle=False))
+    fitted = model.fit(**given, validation_data=valid, epochs=epochs,
+                       callbacks=[timer, *stops, *callbacks], verbose=0)
     history = pd.DataFrame(fitted.history)
     history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
     history["seconds"] = timer.seconds
@@ -196,6 +198,70 @@ _KEPT_BATCHES = 4
 _kept_batches = collections.OrderedDict()
 
 
+def _plain_arrays(model, x, y):
+    """Whether ``(x, y)`` may go into a data set of ours rather than to Keras as arrays.
+
+    Not under a distribution strategy, which shards the arrays it is given itself; not
+    for inputs other than NumPy arrays of integers or of Keras's float type (Keras would
+    cast other floats first); not for empty ones.
+    """
+    floatx = keras.config.floatx()
+    return (not tf.distribute.has_strategy()
+            and model.distribute_strategy is tf.distribute.get_strategy()
+            and all(isinstance(a, np.ndarray) and a.size > 0
+                    and (a.dtype.kind in "biu" or a.dtype == floatx) for a in (x, y)))
+
+
+def _training_batches(model, x, y, batch_size):
+    """The training arrays as one epoch of shuffled batches, in a new order every epoch.
+
+    Given arrays, Keras 3 shuffles them with a random operation inside its input
+    pipeline, which it builds anew for every epoch; under a global seed (which
+    :func:`companion.setup` and :func:`companion.reseed` set) that operation restarts
+    from the same state each time, so every epoch of a run visits the examples in the
+    same order (Keras 3.15, TensorFlow 2.21). Here the order of epoch ``k`` is a
+    stateless shuffle under the seed ``(s, k)``: ``s`` is drawn the way Keras draws its
+    shuffle (from the global seed, the same for every run under one seed, so a run
+    after :func:`companion.reinitialize` sees the orders of a fresh one), and ``k``
+    counts the epochs of this run. Batches are Keras's: consecutive slices of the
+    order, the last one smaller when ``batch_size`` does not divide the examples.
+
+    The data set has a known number of batches, which ``fit`` gets as
+    ``steps_per_epoch``: Keras then creates the next epoch's iterator once, at the end
+    of an epoch, instead of twice (about 25 ms each here, more than the training itself
+    in an epoch of ten steps).
+
+    Returns ``None`` (Keras then gets the arrays) when :func:`_plain_arrays` says no.
+    """
+    if not _plain_arrays(model, x, y):
+        return None
+    n = len(x)
+    full, partial = divmod(n, batch_size)
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # this run's epochs so far
+
+    def order(_):
+        # a stateful draw inside a data set's function starts again with every iterator
+        run_seed = tf.random.uniform([], maxval=2**31 - 1, dtype=tf.int64)
+        seed = tf.stack([run_seed, epoch.assign_add(1)])
+        return tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed)
+
+    def batch_indices(indices):
+        batches = tf.data.Dataset.from_tensor_slices(
+            tf.reshape(indices[:full * batch_size], [full, batch_size]))
+        if partial:
+            batches = batches.concatenate(
+                tf.data.Dataset.from_tensors(indices[full * batch_size:]))
+        return batches
+
+    indices = tf.data.Dataset.range(1).map(order).flat_map(batch_indices)
+    arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
+    batches = tf.data.Dataset.zip(indices, arrays).map(
+        lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)))
+    steps = full + (partial > 0)
+    return batches.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(
+        tf.data.AUTOTUNE)
+
+
 def _evaluation_batches(model, x, y, batch_size):
     """``(x, y)`` to evaluate on, as a data set of batches of ``batch_size``.
 
@@ -208,15 +274,9 @@ def _evaluation_batches(model, x, y, batch_size):
     ``_KEPT_BATCHES`` data sets are kept, each twice (the arrays and the cached batches):
     about 250 MB for four sets of 10,000 images.
 
-    Returns ``None`` (Keras then gets the arrays) under a distribution strategy, which
-    shards the arrays it is given itself; for inputs other than NumPy arrays of integers
-    or of Keras's float type (Keras would cast other floats first); and for empty ones.
+    Returns ``None`` (Keras then gets the arrays) when :func:`_plain_arrays` says no.
     """
-    floatx = keras.config.floatx()
-    if (tf.distribute.has_strategy()
-            or model.distribute_strategy is not tf.distribute.get_strategy()
-            or not all(isinstance(a, np.ndarray) and a.size > 0
-                       and (a.dtype.kind in "biu" or a.dtype == floatx) for a in (x, y))):
+    if not _plain_arrays(model, x, y):
         return None
     # SHA-1 as a fast content hash (17 ms for 10,000 images here), not for security
     digest = hashlib.sha1(usedforsecurity=False)
