@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 import companion
 from companion.lab import training
@@ -62,18 +63,22 @@ def test_last_validation_metrics_match_numpy(trained):
     assert result.history["val_loss"].iloc[-1] == pytest.approx(loss, rel=1e-5)
 
 
-def _recording_model():
-    """A run-eagerly model that records the labels of every batch it trains on."""
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    model.compile(loss="mse", optimizer=keras.optimizers.SGD(0.01), run_eagerly=True)
-    model.seen = []
-    step = model.train_step
+def _recording_model(steps_per_execution=None):
+    """A model that records the labels of every batch it trains on: run eagerly, or
+    compiled with ``steps_per_execution`` steps per call."""
+    seen = []
 
-    def recording_step(batch):
-        model.seen.append(batch[1].numpy().tolist())
-        return step(batch)
+    class Recording(keras.Sequential):
+        def train_step(self, batch):
+            tf.py_function(lambda y: seen.append(y.numpy().tolist()) or 0, [batch[1]],
+                           Tout=tf.int32)
+            return super().train_step(batch)
 
-    model.train_step = recording_step
+    Recording.seen = seen  # on the class: Keras would track a copy of a list attribute
+    model = Recording([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(0.01),
+                  run_eagerly=steps_per_execution is None,
+                  steps_per_execution=steps_per_execution or 1)
     return model
 
 
@@ -84,6 +89,7 @@ def _batch_labels(model, *, n=20, batch_size=6, epochs=3):
     model.seen.clear()
     companion.train(model, data, epochs=epochs, batch_size=batch_size, validate=False,
                     evaluate=False, compile=False)
+    assert len(model.seen) == epochs * -(-n // batch_size)  # every step was recorded
     return list(model.seen)
 
 
@@ -103,6 +109,21 @@ def test_training_visits_every_example_once_per_epoch_in_a_new_order():
     assert _seeded_batch_labels(1) == batches  # the global seed decides the orders
     assert _seeded_batch_labels(2) != batches
     assert len(_seeded_batch_labels(1, batch_size=5)) == 4 * 3  # no empty last batch
+
+
+def test_compiled_steps_see_the_batches_of_an_eager_run():
+    # 4 steps an epoch: 3 per call leave a short last call, 32 exceed the epoch
+    eager = _seeded_batch_labels(4)
+    for steps in (3, 32):
+        companion.reseed(4)
+        assert _batch_labels(_recording_model(steps_per_execution=steps)) == eager
+
+
+def test_examples_and_labels_of_different_lengths_are_refused():
+    data = types.SimpleNamespace(x_train=np.zeros((20, 1), "float32"), y_train=np.arange(21))
+    with pytest.raises(ValueError, match="as many examples, got 20 and 21"):
+        companion.train(_recording_model(), data, epochs=1, validate=False, evaluate=False,
+                        compile=False)
 
 
 def test_a_run_after_reinitialize_sees_the_orders_of_a_fresh_one():

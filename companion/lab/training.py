@@ -116,7 +116,8 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
 
     Every training run of the course goes through here (the benchmark and
     fine-tuning included), so every run is timed, tabulated and stopped at a
-    target the same way.
+    target the same way. The training examples are shuffled anew every epoch
+    (see :func:`_training_batches`: Keras alone would repeat one order).
 
     Args:
         model: a Keras model; compiled here unless ``compile=False``.
@@ -159,6 +160,9 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
         target = check_real("target", target, low=0, high=1, closed="right")
         if not validate:
             raise ValueError("target needs the validation accuracy: pass validate=True")
+    if len(data.x_train) != len(data.y_train):
+        raise ValueError(f"data.x_train and data.y_train must hold as many examples, got "
+                         f"{len(data.x_train)} and {len(data.y_train)}")
     callbacks = _check_callbacks(callbacks)
     if compile:
         compile_model(model, optimizer=optimizer, learning_rate=learning_rate, loss=loss,
@@ -174,10 +178,12 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
         valid = _evaluation_batches(model, data.x_valid, data.y_valid, batch_size)
         if valid is None:
             valid = (data.x_valid, data.y_valid)
-    batches = _training_batches(model, data.x_train, data.y_train, batch_size)
-    given = (dict(x=data.x_train, y=data.y_train, batch_size=batch_size) if batches is None
-             else dict(x=batches, steps_per_epoch=int(batches.cardinality()), shuffle=False))
-    fitted = model.fit(**given, validation_data=valid, epochs=epochs,
+    train_batches = _training_batches(model, data.x_train, data.y_train, batch_size)
+    training = (dict(x=data.x_train, y=data.y_train, batch_size=batch_size)
+                if train_batches is None else
+                dict(x=train_batches, steps_per_epoch=int(train_batches.cardinality()),
+                     shuffle=False))
+    fitted = model.fit(**training, validation_data=valid, epochs=epochs,
                        callbacks=[timer, *stops, *callbacks], verbose=0)
     history = pd.DataFrame(fitted.history)
     history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
@@ -216,28 +222,33 @@ def _training_batches(model, x, y, batch_size):
     """The training arrays as one epoch of shuffled batches, in a new order every epoch.
 
     Given arrays, Keras 3 shuffles them with a random operation inside its input
-    pipeline, which it builds anew for every epoch; under a global seed (which
-    :func:`companion.setup` and :func:`companion.reseed` set) that operation restarts
-    from the same state each time, so every epoch of a run visits the examples in the
-    same order (Keras 3.15, TensorFlow 2.21). Here the order of epoch ``k`` is a
+    pipeline, over which it creates a new iterator for every epoch; under a global seed
+    (which :func:`companion.setup` and :func:`companion.reseed` set) that operation
+    restarts from the same state with each iterator, so every epoch of a run visits the
+    examples in the same order (Keras 3.15, TensorFlow 2.21). Here the order of epoch ``k`` is a
     stateless shuffle under the seed ``(s, k)``: ``s`` is drawn the way Keras draws its
     shuffle (from the global seed, the same for every run under one seed, so a run
     after :func:`companion.reinitialize` sees the orders of a fresh one), and ``k``
     counts the epochs of this run. Batches are Keras's: consecutive slices of the
-    order, the last one smaller when ``batch_size`` does not divide the examples.
+    order, the last one smaller when ``batch_size`` does not divide the examples. Each
+    run counts its epochs from the first, so two runs in a row under one global seed
+    (a second ``train`` call on the same model, the second phase of
+    :func:`companion.fine_tune`) see the same sequence of orders, as two fresh runs do.
 
     The data set has a known number of batches, which ``fit`` gets as
     ``steps_per_epoch``: Keras then creates the next epoch's iterator once, at the end
     of an epoch, instead of twice (about 25 ms each here, more than the training itself
     in an epoch of ten steps).
 
-    Returns ``None`` (Keras then gets the arrays) when :func:`_plain_arrays` says no.
+    Returns ``None`` when :func:`_plain_arrays` says no: Keras then gets the arrays, and
+    repeats one order every epoch.
     """
     if not _plain_arrays(model, x, y):
         return None
     n = len(x)
     full, partial = divmod(n, batch_size)
-    epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # this run's epochs so far
+    with tf.device("/CPU:0"):  # where tf.data runs, whatever the model's device
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # this run's epochs so far
 
     def order(_):
         # a stateful draw inside a data set's function starts again with every iterator
