@@ -225,11 +225,11 @@ def _training_batches(model, x, y, batch_size):
     pipeline, over which it creates a new iterator for every epoch; under a global seed
     (which :func:`companion.setup` and :func:`companion.reseed` set) that operation
     restarts from the same state with each iterator, so every epoch of a run visits the
-    examples in the same order (Keras 3.15, TensorFlow 2.21). Here the order of epoch ``k`` is a
-    stateless shuffle under the seed ``(s, k)``: ``s`` is drawn the way Keras draws its
-    shuffle (from the global seed, the same for every run under one seed, so a run
-    after :func:`companion.reinitialize` sees the orders of a fresh one), and ``k``
-    counts the epochs of this run. Batches are Keras's: consecutive slices of the
+    examples in the same order (Keras 3.15, TensorFlow 2.21). Here the order of epoch
+    ``k`` is a stateless shuffle under the seed ``(s, k)``: ``s`` is drawn the way Keras
+    draws its shuffle (from the global seed, the same for every run under one seed, so
+    a run after :func:`companion.reinitialize` sees the orders of a fresh one), and
+    ``k`` counts the epochs of this run. Batches are Keras's: consecutive slices of the
     order, the last one smaller when ``batch_size`` does not divide the examples. Each
     run counts its epochs from the first, so two runs in a row under one global seed
     (a second ``train`` call on the same model, the second phase of
@@ -237,8 +237,7 @@ def _training_batches(model, x, y, batch_size):
 
     The data set has a known number of batches, which ``fit`` gets as
     ``steps_per_epoch``: Keras then creates the next epoch's iterator once, at the end
-    of an epoch, instead of twice (about 25 ms each here, more than the training itself
-    in an epoch of ten steps).
+    of an epoch, instead of twice (10 to 60 ms each here).
 
     Returns ``None`` when :func:`_plain_arrays` says no: Keras then gets the arrays, and
     repeats one order every epoch.
