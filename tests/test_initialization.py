@@ -312,6 +312,20 @@ def test_depth_sweep_seeds_and_grid():
     assert not np.allclose(one, two)
 
 
+def test_depth_sweep_collects_once_the_dropped_networks_hold_enough_weights(monkeypatch):
+    from companion.lab import initialization
+    width, depth = 8, 2
+    n_params = X.shape[1] * width + width + (depth - 1) * (width * width + width) \
+        + width * 10 + 10
+    # two dropped networks exceed the bound, one does not
+    monkeypatch.setattr(initialization, "UNCOLLECTED_BYTES", 4 * n_params + 1)
+    collections = []
+    monkeypatch.setattr(initialization.gc, "collect", lambda *args: collections.append(args))
+    companion.depth_sweep(["relu"], ["he_uniform"], X, depth=depth, width=width,
+                          seeds=(1, 2, 3, 4, 5))
+    assert len(collections) == 2  # after the second network and after the fourth
+
+
 def test_depth_sweep_errors():
     with pytest.raises(ValueError, match="empty"):
         companion.depth_sweep([], ["he_uniform"], X, depth=2)
