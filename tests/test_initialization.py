@@ -313,17 +313,26 @@ def test_depth_sweep_seeds_and_grid():
 
 
 def test_depth_sweep_collects_once_the_dropped_networks_hold_enough_weights(monkeypatch):
+    import types
     from companion.lab import initialization
     width, depth = 8, 2
     n_params = X.shape[1] * width + width + (depth - 1) * (width * width + width) \
         + width * 10 + 10
-    # two dropped networks exceed the bound, one does not
+    # two dropped float32 networks exceed the bound, one does not
     monkeypatch.setattr(initialization, "UNCOLLECTED_BYTES", 4 * n_params + 1)
-    collections = []
-    monkeypatch.setattr(initialization.gc, "collect", lambda *args: collections.append(args))
+    monkeypatch.setattr(initialization, "_uncollected_bytes", 0)
+    built, collected_after = [], []
+    build = initialization.build_mlp
+    monkeypatch.setattr(initialization, "build_mlp",
+                        lambda **kwargs: built.append(1) or build(**kwargs))
+    monkeypatch.setattr(initialization, "gc", types.SimpleNamespace(
+        collect=lambda *args, **kwargs: collected_after.append(len(built))))
     companion.depth_sweep(["relu"], ["he_uniform"], X, depth=depth, width=width,
                           seeds=(1, 2, 3, 4, 5))
-    assert len(collections) == 2  # after the second network and after the fourth
+    assert collected_after == [2, 4]
+    # the count goes on across calls: the fifth network and the next call's first
+    companion.depth_sweep(["relu"], ["he_uniform"], X, depth=depth, width=width, seeds=(1,))
+    assert collected_after == [2, 4, 6]
 
 
 def test_depth_sweep_errors():

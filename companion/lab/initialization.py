@@ -341,12 +341,15 @@ def _labelled(items, what):
 #: Output range of the bounded activations, for the ``saturated`` column.
 SATURATION_BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
-# A Keras model sits in reference cycles, so a network that depth_sweep is done with keeps
-# its weights until the garbage collector runs. Collecting after every network bounds the
-# memory but costs a full collection each time (0.2 to 0.3 s here, against about 1 s for
-# drawing and probing a 50 x 1024 network); collecting once the networks not yet
-# collected hold this many bytes of weights bounds it nearly as well.
-UNCOLLECTED_BYTES = 2**30
+#: Bytes of weights that the networks :func:`depth_sweep` has dropped may hold before it
+#: runs the garbage collector. A Keras model sits in reference cycles, so a dropped
+#: network keeps its weights until a collection. Collecting after every network held at
+#: most one dropped network but cost a full collection each time (0.2 to 0.3 s on the
+#: 2-core development machine, against about 1 s to draw and probe a 50 x 1024 network,
+#: 210 MB of weights); with this bound, counted across calls, the dropped networks hold
+#: at most this much more.
+UNCOLLECTED_BYTES = 2**29
+_uncollected_bytes = 0  # of the networks dropped since the last collection
 
 
 def depth_sweep(activations, initializers, x, *, depth=50, width=100, seeds=None,
@@ -404,8 +407,8 @@ def depth_sweep(activations, initializers, x, *, depth=50, width=100, seeds=None
     input_std = float(x.astype(np.float64).std())
     if not input_std > 0:
         raise ValueError("x has zero spread: the ratio to its standard deviation is undefined")
+    global _uncollected_bytes
     rows = []
-    uncollected = 0  # bytes of weights of the networks dropped since the last collection
     for act_label, activation in activations:
         bounds = SATURATION_BOUNDS.get(activation) if isinstance(activation, str) else None
         for init_label, initializer in initializers:
@@ -414,11 +417,12 @@ def depth_sweep(activations, initializers, x, *, depth=50, width=100, seeds=None
                 model = build_mlp(depth=depth, width=width, activation=activation,
                                   initializer=initializer, example_shape=x.shape[1:])
                 outputs = layer_outputs(model, x, batch_size=batch_size)
-                uncollected += 4 * model.count_params()  # float32 weights
+                _uncollected_bytes += sum(math.prod(w.shape) * np.dtype(w.dtype).itemsize
+                                          for w in model.weights)
                 del model
-                if uncollected > UNCOLLECTED_BYTES:
+                if _uncollected_bytes > UNCOLLECTED_BYTES:
                     gc.collect()
-                    uncollected = 0
+                    _uncollected_bytes = 0
                 overflow = False
                 for layer in range(1, depth + 1):
                     a = outputs[f"hidden_{layer}"].astype(np.float64)
