@@ -116,8 +116,9 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
 
     Every training run of the course goes through here (the benchmark and
     fine-tuning included), so every run is timed, tabulated and stopped at a
-    target the same way. The training examples are shuffled anew every epoch
-    (see :func:`_training_batches`: Keras alone would repeat one order).
+    target the same way. The training examples are shuffled anew every epoch, by a
+    stateless shuffle seeded by the global seed and the epoch's number (given arrays
+    under a global seed, Keras 3 alone repeats the first epoch's order).
 
     Args:
         model: a Keras model; compiled here unless ``compile=False``.
