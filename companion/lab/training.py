@@ -116,9 +116,10 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
 
     Every training run of the course goes through here (the benchmark and
     fine-tuning included), so every run is timed, tabulated and stopped at a
-    target the same way. The training examples are shuffled anew every epoch, by a
-    stateless shuffle seeded by the global seed and the epoch's number (given arrays
-    under a global seed, Keras 3 alone repeats the first epoch's order).
+    target the same way. Given NumPy arrays outside a distribution strategy, the
+    training examples are shuffled anew every epoch, by a stateless shuffle seeded by
+    the global seed and the epoch's number (given arrays under a global seed, Keras 3
+    alone repeats the first epoch's order, as it still does in the other cases).
 
     Args:
         model: a Keras model; compiled here unless ``compile=False``.
