@@ -83,7 +83,7 @@ _EXPORTS = {
         "compare", "compile_model", "epoch_seconds", "STEPS_PER_EXECUTION", "target_table",
         "train", "TrainingResult"),
     "companion.lab.transfer": (
-        "clone_with_weights", "fine_tune", "max_weight_change", "replace_head",
+        "clone_with_weights", "fine_tune", "FineTuner", "max_weight_change", "replace_head",
         "rotation_task", "set_trainable", "trainable_table"),
     "companion.book.claims": ("Claim", "claim", "ClaimError"),
     "companion.book.plots": (

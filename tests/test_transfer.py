@@ -7,8 +7,8 @@ import pytest
 
 from companion._quiet import keras
 from companion.lab.models import build_autoencoder, build_mlp
-from companion.lab.transfer import (clone_with_weights, fine_tune, max_weight_change, replace_head,
-                                rotation_task, set_trainable, trainable_table)
+from companion.lab.transfer import (clone_with_weights, fine_tune, FineTuner, max_weight_change,
+                                replace_head, rotation_task, set_trainable, trainable_table)
 
 
 def small_model(seed=0, n_classes=3, n_features=8):
@@ -148,6 +148,91 @@ def test_fine_tune_rejects_bad_arguments(tiny_data):
         fine_tune(model, tiny_data, epochs=2, optimizer=keras.optimizers.SGD())
     with pytest.raises(TypeError, match="frozen_layers must be .* got the string 'hidden_1'"):
         fine_tune(model, tiny_data, epochs=2, frozen_layers="hidden_1", frozen_epochs=1)
+
+
+def reused_tuner(model_a):
+    """A tuner for model A's hidden layers (flatten and two Dense: 3 layers) under a new head."""
+    return FineTuner(replace_head(model_a, keras.layers.Dense(3, activation="softmax")),
+                     frozen_layers=3)
+
+
+RUN = dict(epochs=3, frozen_epochs=1, learning_rate=0.01, batch_size=32)
+
+
+def test_a_kept_tuner_runs_a_seed_as_a_fresh_tuner_does(tiny_data):
+    model_a = small_model()
+    kept = reused_tuner(model_a)
+    other = kept.run(tiny_data, seed=1, **RUN)
+    other_weights = [w.copy() for w in kept.model.get_weights()]
+    twin = kept._compiled[True, 1][0]
+    traced = (twin.train_function, kept.model.train_function)
+    assert None not in traced
+    again = kept.run(tiny_data, seed=2, **RUN)
+    assert (twin.train_function, kept.model.train_function) == traced  # nothing traced anew
+    fresh = reused_tuner(model_a).run(tiny_data, seed=2, **RUN)
+    # Same start, batches and arithmetic: only float32 rounding could differ, and 24
+    # steps of a small net amplify a few ulps (1e-7 relative) well below 1e-5.
+    for mine, reference in zip(again.model.get_weights(), fresh.model.get_weights(),
+                               strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(again.history["loss"], fresh.history["loss"], rtol=1e-5)
+    assert again.test["accuracy"] == pytest.approx(fresh.test["accuracy"])
+    assert again.history["frozen"].tolist() == [True, False, False]
+    # another seed ends elsewhere: the comparison above can tell seeds apart
+    assert max(np.abs(a - b).max() for a, b in zip(other_weights, fresh.model.get_weights())) > 1e-3
+    # the model compiled by someone else in between: compiled again, same run
+    kept.model.compile(optimizer="sgd", loss="mse")
+    third = kept.run(tiny_data, seed=2, **RUN)
+    assert third.model.optimizer is not None and type(third.model.optimizer).__name__ == "Adam"
+    for mine, reference in zip(third.model.get_weights(), fresh.model.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_every_seeded_run_starts_from_the_reused_weights(tiny_data):
+    model_a = small_model()
+    tuner = reused_tuner(model_a)
+    tuner.run(tiny_data, seed=1, **RUN)  # the reused layers train in the second phase
+    hidden = tuner.model.get_layer("hidden_1")
+    assert not np.array_equal(hidden.get_weights()[0], model_a.get_layer("hidden_1").get_weights()[0])
+    head_after_first = tuner.model.layers[-1].get_weights()[0].copy()
+    tuner.run(tiny_data, seed=2, epochs=2, frozen_epochs=2, learning_rate=0.01)  # frozen only
+    for name in ("hidden_1", "hidden_2"):
+        for mine, reused in zip(tuner.model.get_layer(name).get_weights(),
+                                model_a.get_layer(name).get_weights(), strict=True):
+            np.testing.assert_array_equal(mine, reused)
+    assert not np.allclose(tuner.model.layers[-1].get_weights()[0], head_after_first)
+    assert all(layer.trainable for layer in tuner.model.layers)
+
+
+def test_one_seed_draws_one_start_whatever_the_phases(tiny_data):
+    """Scratch and two-phase scratch of one seed start from the same weights (paired arms).
+
+    With a learning rate of 1e-30, one epoch of Adam moves no weight by more than
+    about 1e-29 (its step is about the rate), so the weights after it are the start.
+    """
+    tuner = FineTuner(small_model())
+    built = [w.copy() for w in tuner.model.get_weights()]
+    tiny = dict(epochs=2, seed=3, learning_rate=1e-30, fine_tune_learning_rate=1e-30)
+    plain = [w.copy() for w in tuner.run(tiny_data, frozen_epochs=0, **tiny).model.get_weights()]
+    phased = tuner.run(tiny_data, frozen_epochs=1, **tiny).model.get_weights()
+    for a, b in zip(plain, phased, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    assert not np.allclose(plain[0], built[0])  # re-drawn for the seed, not the built weights
+
+
+def test_fine_tuner_rejects_bad_arguments(tiny_data):
+    model = small_model()
+    with pytest.raises(TypeError, match="optimizer must be a name"):
+        FineTuner(model, optimizer=keras.optimizers.SGD())
+    with pytest.raises(ValueError, match="unknown optimizer 'bogus'"):
+        FineTuner(model, optimizer="bogus")
+    with pytest.raises(ValueError, match="unknown frozen_layers"):
+        FineTuner(model, frozen_layers=["nope"])
+    tuner = FineTuner(model, frozen_layers=2)
+    with pytest.raises(ValueError, match="seed"):
+        tuner.run(tiny_data, epochs=2, seed=-1)
+    with pytest.raises(ValueError, match="frozen_epochs"):
+        tuner.run(tiny_data, epochs=2, frozen_epochs=3)
 
 
 def test_max_weight_change_is_the_largest_absolute_difference():

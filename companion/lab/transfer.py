@@ -13,10 +13,13 @@ import numpy as np
 import pandas as pd
 
 from companion._quiet import keras
-from companion.lab.training import STEPS_PER_EXECUTION, train, TrainingResult
+from companion.lab.training import compile_model, STEPS_PER_EXECUTION, train, TrainingResult
 from companion.tools.checks import (
     check_array, check_attributes, check_bool, check_int, check_list, check_model, check_real,
     check_string)
+from companion.tools.diagnostics import resolve_loss
+from companion.tools.layers import _optimizer_restart, reinitialize
+from companion.tools.optimizers import make_optimizer
 
 
 def _check_model(model):
@@ -233,6 +236,152 @@ def rotation_task(images, *, seed=0):
     return rotated, k
 
 
+def _check_optimizer_name(optimizer):
+    if not isinstance(optimizer, str):
+        raise TypeError("optimizer must be a name such as 'adam' (each phase gets a fresh "
+                        f"one), got {type(optimizer).__name__}")
+    return optimizer
+
+
+class FineTuner:
+    """Fine-tune one model run after run, each phase compiled and traced once.
+
+    Fine-tuning runs in two phases (see :func:`fine_tune`): the new head first, with the
+    reused bottom ``frozen_layers`` layers frozen, then every layer. Keras reads
+    ``trainable`` when it traces a compiled model's training step, so each phase needs
+    a compiled model of its own, and tracing it costs more than the training itself
+    for a small network on a few hundred images. A tuner keeps both: ``model`` itself
+    for the second phase, and a twin (a functional model over the *same* layers) with
+    the frozen layers, each compiled and traced at its first use and then kept. A
+    comparison over seeds makes one tuner per arm and calls :meth:`run` once per seed.
+
+    Args:
+        model: a built model whose ``layers`` run in sequence, e.g. from
+            :func:`replace_head`; it is trained in place.
+        frozen_layers: the layers frozen in the first phase, as for :func:`fine_tune`.
+            Their weights as they are now are kept: every run with a ``seed``
+            starts from them.
+        optimizer: an optimizer *name* (each phase has its own).
+        loss, metrics: as for ``Model.compile``.
+
+    Example:
+        >>> tuner = FineTuner(model_b, frozen_layers=5,  # doctest: +SKIP
+        ...                   loss="binary_crossentropy")
+        >>> [tuner.run(task_b, seed=s, epochs=12, frozen_epochs=3).test["accuracy"]
+        ...  for s in (1, 2)]  # doctest: +SKIP
+        [0.96, 0.955]
+    """
+
+    def __init__(self, model, *, frozen_layers=0, optimizer="adam",
+                 loss="sparse_categorical_crossentropy", metrics=("accuracy",)):
+        _check_model(model)
+        self.model = model
+        self.frozen_layers = frozen_layers
+        self._frozen = _select(model, frozen_layers, "frozen_layers")
+        self._reused = [variable.numpy() for layer in self._frozen
+                        for variable in layer.weights]
+        make_optimizer(_check_optimizer_name(optimizer))  # refuse a bad name now
+        if isinstance(loss, str):
+            resolve_loss(loss)
+        self._compile = dict(optimizer=optimizer, loss=loss,
+                             metrics=check_list("metrics", metrics,
+                                                what="metric names or objects"))
+        self._compiled = {}  # (frozen, steps per call): (model, its optimizer)
+
+    def _set_trainable(self, frozen):
+        for layer in self.model.layers:
+            layer.trainable = True
+        for layer in self._frozen if frozen else ():
+            layer.trainable = False
+
+    def _twin(self):
+        """A functional model over the model's own layers, for the frozen phase."""
+        inputs, outputs = self.model.inputs, self.model.outputs
+        return keras.Model(inputs[0] if len(inputs) == 1 else inputs,
+                           outputs[0] if len(outputs) == 1 else outputs,
+                           name=f"{self.model.name}_frozen")
+
+    def _phase_model(self, frozen, steps_per_execution, learning_rate):
+        """The model compiled for a phase, compiled now unless an earlier run did it."""
+        key = (frozen, steps_per_execution)
+        kept, optimizer = self._compiled.get(key, (None, None))
+        self._set_trainable(frozen)  # before compiling: the optimizer is built on it
+        if kept is None or kept.optimizer is not optimizer:  # not compiled, or since then
+            kept = self._twin() if frozen else self.model
+            compile_model(kept, learning_rate=learning_rate,
+                          steps_per_execution=steps_per_execution, **self._compile)
+            self._compiled[key] = (kept, kept.optimizer)
+        return kept
+
+    def run(self, data, *, epochs, frozen_epochs=0, seed=None, learning_rate=1e-3,
+            fine_tune_learning_rate=None, batch_size=32, validate=False,
+            steps_per_execution=None):
+        """Fine-tune for ``epochs`` epochs, the first ``frozen_epochs`` of them frozen.
+
+        With a ``seed``, the run starts as a fresh one would: every layer above the
+        frozen ones re-drawn for the seed (:func:`companion.reinitialize`), the frozen
+        layers back at the weights they had when the tuner was made, each phase's
+        optimizer at its first step. Without one, it starts from the weights the model
+        has now, with fresh optimizers.
+
+        Args:
+            data, epochs, frozen_epochs, learning_rate, fine_tune_learning_rate,
+                batch_size, validate, steps_per_execution: as for :func:`fine_tune`.
+            seed: ``None``, or an integer >= 0.
+
+        Returns:
+            A :class:`companion.TrainingResult`, as :func:`fine_tune` returns.
+        """
+        check_attributes("data", data, ("x_train", "y_train", "x_test", "y_test"),
+                         what="a data set such as split_task_a_b returns")
+        epochs = check_int("epochs", epochs, minimum=1)
+        frozen_epochs = check_int("frozen_epochs", frozen_epochs, minimum=0, maximum=epochs)
+        if seed is not None:
+            seed = check_int("seed", seed, minimum=0)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        learning_rate = check_real("learning_rate", learning_rate, low=0, closed="neither")
+        if fine_tune_learning_rate is not None:
+            fine_tune_learning_rate = check_real(
+                "fine_tune_learning_rate", fine_tune_learning_rate, low=0, closed="neither")
+        if steps_per_execution is None:
+            steps = -(-len(data.x_train) // batch_size)
+            steps_per_execution = STEPS_PER_EXECUTION if steps >= STEPS_PER_EXECUTION else 1
+        steps_per_execution = check_int("steps_per_execution", steps_per_execution,
+                                        minimum=1)
+        if fine_tune_learning_rate is None:
+            fine_tune_learning_rate = (learning_rate if frozen_epochs == 0
+                                       else learning_rate / 10)
+        phases = [(frozen, phase_epochs, rate) for frozen, phase_epochs, rate in
+                  [(True, frozen_epochs, learning_rate),
+                   (False, epochs - frozen_epochs, fine_tune_learning_rate)]
+                  if phase_epochs > 0]
+        models, restarts = [], []
+        for frozen, _, rate in phases:
+            models.append(self._phase_model(frozen, steps_per_execution, rate))
+            # checked now, with the phase's trainable flags, before anything changes
+            restarts.append(_optimizer_restart(models[-1], rate))
+        if seed is not None:
+            self._set_trainable(phases[0][0])
+            reinitialize(models[0], seed=seed)
+            reused = iter(self._reused)
+            for layer in self._frozen:
+                for variable in layer.weights:
+                    variable.assign(next(reused))
+        for restart in restarts:
+            restart()
+        histories = []
+        for model, (frozen, phase_epochs, _) in zip(models, phases):
+            self._set_trainable(frozen)
+            phase = train(model, data, epochs=phase_epochs, batch_size=batch_size,
+                          validate=validate, evaluate=False, compile=False)
+            histories.append(phase.history.assign(frozen=frozen))
+        self._set_trainable(False)  # every layer trainable, as in a fresh model
+        history = pd.concat(histories, ignore_index=True)
+        history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
+        return TrainingResult(model=self.model, history=history,
+                              test=evaluate_eagerly(models[-1], data.x_test, data.y_test))
+
+
 def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimizer="adam",
               learning_rate=1e-3, fine_tune_learning_rate=None,
               loss="sparse_categorical_crossentropy", metrics=("accuracy",), batch_size=32,
@@ -245,7 +394,9 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
     every layer, compiles again (the change of ``trainable`` takes effect only
     then) with a fresh optimizer at ``fine_tune_learning_rate``, and trains
     for the remaining epochs. With ``frozen_epochs=0`` it is plain training,
-    which is how a model trained from scratch is run for comparison.
+    which is how a model trained from scratch is run for comparison. To
+    fine-tune one architecture over and over (once per seed), use a
+    :class:`FineTuner`, which compiles and traces each phase once.
 
     A batch size that divides the training set avoids a last, smaller batch,
     whose new shape makes TensorFlow trace the training step a second time: a
@@ -288,47 +439,12 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
                      what="a data set such as split_task_a_b returns")
     if isinstance(model, keras.Model) and not model.built:
         model.build((None, *np.shape(data.x_train)[1:]))  # e.g. a Sequential without Input
-    _check_model(model)
-    if not isinstance(optimizer, str):
-        raise TypeError("optimizer must be a name such as 'adam' (each phase gets a fresh "
-                        f"one), got {type(optimizer).__name__}")
-    epochs = check_int("epochs", epochs, minimum=1)
-    frozen_epochs = check_int("frozen_epochs", frozen_epochs, minimum=0, maximum=epochs)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    learning_rate = check_real("learning_rate", learning_rate, low=0, closed="neither")
-    if fine_tune_learning_rate is not None:
-        fine_tune_learning_rate = check_real("fine_tune_learning_rate", fine_tune_learning_rate,
-                                             low=0, closed="neither")
-    _select(model, frozen_layers, "frozen_layers")  # validate before training anything
-    if steps_per_execution is None:
-        steps = -(-len(data.x_train) // batch_size)
-        steps_per_execution = STEPS_PER_EXECUTION if steps >= STEPS_PER_EXECUTION else 1
-    steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
-    if fine_tune_learning_rate is None:
-        fine_tune_learning_rate = learning_rate if frozen_epochs == 0 else learning_rate / 10
-    phases = [(True, frozen_epochs, learning_rate),
-              (False, epochs - frozen_epochs, fine_tune_learning_rate)]
-    histories = []
-    for frozen, phase_epochs, rate in phases:
-        if phase_epochs == 0:
-            continue
-        # The flags are set directly: the compile just below is the one that counts.
-        for layer in model.layers:
-            layer.trainable = True
-        if frozen:
-            for layer in _select(model, frozen_layers, "frozen_layers"):
-                layer.trainable = False
-        phase = train(model, data, epochs=phase_epochs, optimizer=optimizer,
-                      learning_rate=rate, loss=loss, metrics=metrics, batch_size=batch_size,
-                      validate=validate, evaluate=False,
-                      steps_per_execution=steps_per_execution)
-        histories.append(phase.history.assign(frozen=frozen))
-    for layer in model.layers:  # leave every layer trainable, as a fresh model is
-        layer.trainable = True
-    history = pd.concat(histories, ignore_index=True)
-    history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
-    return TrainingResult(model=model, history=history,
-                          test=evaluate_eagerly(model, data.x_test, data.y_test))
+    tuner = FineTuner(model, frozen_layers=frozen_layers, optimizer=optimizer, loss=loss,
+                      metrics=metrics)
+    return tuner.run(data, epochs=epochs, frozen_epochs=frozen_epochs,
+                     learning_rate=learning_rate,
+                     fine_tune_learning_rate=fine_tune_learning_rate, batch_size=batch_size,
+                     validate=validate, steps_per_execution=steps_per_execution)
 
 
 def evaluate_eagerly(model, x, y):

@@ -193,6 +193,41 @@ def _initial_state(optimizer, variables):
     return [v.numpy() for v in twin.variables]
 
 
+def _optimizer_restart(model, learning_rate=None):
+    """Check that ``model``'s optimizer can restart; return the function that restarts it.
+
+    The restart is :func:`reinitialize`'s. Everything that could fail is checked here,
+    so that a caller can check before it changes anything. The optimizer's
+    variables return to a freshly built twin's values, and a float learning rate
+    becomes ``learning_rate`` unless that is ``None``.
+    """
+    optimizer = model.optimizer
+    rate = optimizer._learning_rate  # a Variable, or a schedule / callable
+    scheduled = isinstance(rate, keras.optimizers.schedules.LearningRateSchedule)
+    if not (scheduled or isinstance(rate, keras.Variable)):
+        raise ValueError(
+            "reinitialize needs an optimizer whose learning rate is a float or a "
+            f"keras.optimizers.schedules.LearningRateSchedule; this one's is "
+            f"{type(rate).__name__}, which a restart cannot rewind")
+    if learning_rate is not None:
+        learning_rate = check_real("learning_rate", learning_rate, low=0, closed="right")
+        if scheduled:
+            raise ValueError(
+                f"learning_rate={learning_rate!r} cannot replace this optimizer's schedule "
+                f"({type(rate).__name__}); pass learning_rate=None to restart the schedule")
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    initial = _initial_state(optimizer, model.trainable_variables)
+
+    def restart():
+        for variable, value in zip(optimizer.variables, initial):
+            if variable is not rate:
+                variable.assign(value)
+        if learning_rate is not None:
+            rate.assign(learning_rate)
+    return restart
+
+
 _SEEDING = threading.Lock()  # one shadowed context method at a time
 _ABSENT = object()
 
@@ -298,23 +333,7 @@ def reinitialize(model, *, seed, learning_rate=None):
     if not model.built or not getattr(model, "compiled", False):
         raise ValueError(f"reinitialize needs a built, compiled model; {model.name!r} is not")
     seed = check_int("seed", seed, minimum=0)
-    optimizer = model.optimizer
-    rate = optimizer._learning_rate  # a Variable, or a schedule / callable
-    scheduled = isinstance(rate, keras.optimizers.schedules.LearningRateSchedule)
-    if not (scheduled or isinstance(rate, keras.Variable)):
-        raise ValueError(
-            "reinitialize needs an optimizer whose learning rate is a float or a "
-            f"keras.optimizers.schedules.LearningRateSchedule; this one's is "
-            f"{type(rate).__name__}, which a restart cannot rewind")
-    if learning_rate is not None:
-        learning_rate = check_real("learning_rate", learning_rate, low=0, closed="right")
-        if scheduled:
-            raise ValueError(
-                f"learning_rate={learning_rate!r} cannot replace this optimizer's schedule "
-                f"({type(rate).__name__}); pass learning_rate=None to restart the schedule")
-    if not optimizer.built:
-        optimizer.build(model.trainable_variables)
-    initial = _initial_state(optimizer, model.trainable_variables)
+    restart_optimizer = _optimizer_restart(model, learning_rate)  # checked before any change
     _set_random_seed_keeping_compiled(seed)
     for layer in _leaf_layers(model):
         for generator in getattr(layer, "_seed_generators", ()):  # dropout masks
@@ -324,9 +343,5 @@ def reinitialize(model, *, seed, learning_rate=None):
         for variable in layer.weights:
             draw = _redrawn(layer, variable)
             variable.assign(draw(variable.shape, dtype=variable.dtype))
-    for variable, value in zip(optimizer.variables, initial):
-        if variable is not rate:
-            variable.assign(value)
-    if learning_rate is not None:
-        rate.assign(learning_rate)
+    restart_optimizer()
     return model
