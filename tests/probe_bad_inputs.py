@@ -674,6 +674,21 @@ def cases(inp):
                           "model": model_bad},
                      good={"epochs": [np.int64(2)], "frozen_epochs": [np.int64(1)],
                            "frozen_layers": [np.int64(2)], "learning_rate": [np.float32(1e-3)]})
+    yield from probe("FineTuner", cp.FineTuner, lambda: {"model": inp.mlp(), "frozen_layers": 2},
+                     bad={"frozen_layers": ["hidden_1", -1, 99], "optimizer": [3, "bogus"],
+                          "loss": [3, None, "bogus"], "metrics": ["accuracy", [3]],
+                          "model": model_bad},
+                     good={"frozen_layers": [np.int64(2)]})
+
+    def tuned(**kwargs):
+        return cp.FineTuner(inp.mlp(), frozen_layers=2).run(**kwargs)
+    yield from probe("FineTuner.run", tuned,
+                     lambda: {"data": data, "epochs": 2, "frozen_epochs": 1, "seed": 1},
+                     bad={"epochs": [0, 2.5, True], "frozen_epochs": [5, -1],
+                          "seed": [-1, 2.5, "1"], "learning_rate": [NAN, -1.0],
+                          "fine_tune_learning_rate": [NAN], "batch_size": [0],
+                          "steps_per_execution": [0, 2.5], "validate": ["no"], "data": [3]},
+                     good={"seed": [np.int64(1)], "epochs": [np.int64(2)]})
     weights = inp.mlp().get_weights()
     yield from probe("max_weight_change", cp.max_weight_change,
                      lambda: {"before": weights, "model": inp.mlp()},

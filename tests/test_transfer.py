@@ -1,11 +1,16 @@
 """Cloning, head replacement, freezing and the autoencoder whose encoder is reused."""
 
+import collections
 import re
+import types
 
 import numpy as np
 import pytest
 
 from companion._quiet import keras
+from companion.lab.training import compile_model, train
+from companion.tools.layers import reinitialize
+from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
 from companion.lab.models import build_autoencoder, build_mlp
 from companion.lab.transfer import (clone_with_weights, fine_tune, FineTuner, max_weight_change,
                                 replace_head, rotation_task, set_trainable, trainable_table)
@@ -159,33 +164,68 @@ def reused_tuner(model_a):
 RUN = dict(epochs=3, frozen_epochs=1, learning_rate=0.01, batch_size=32)
 
 
-def test_a_kept_tuner_runs_a_seed_as_a_fresh_tuner_does(tiny_data):
+def fine_tune_by_hand(model_a, data, *, seed, epochs, frozen_epochs, learning_rate,
+                      batch_size, fine_tune_learning_rate=None):
+    """The two phases written out: freeze, compile, re-draw, put model A's weights back,
+    train; unfreeze, compile again, train. Fresh model, fresh compilations."""
+    model = replace_head(model_a, keras.layers.Dense(3, activation="softmax"))
+    for layer in model.layers[:3]:
+        layer.trainable = False
+    compile_model(model, optimizer="adam", learning_rate=learning_rate,
+                  steps_per_execution=1)
+    reinitialize(model, seed=seed)
+    for mine, reused in zip(model.layers[:3], model_a.layers[:3]):
+        mine.set_weights(reused.get_weights())
+    first = train(model, data, epochs=frozen_epochs, batch_size=batch_size, validate=False,
+                  evaluate=False, compile=False)
+    for layer in model.layers:
+        layer.trainable = True
+    compile_model(model, optimizer="adam", steps_per_execution=1,
+                  learning_rate=fine_tune_learning_rate or learning_rate / 10)
+    second = train(model, data, epochs=epochs - frozen_epochs, batch_size=batch_size,
+                   validate=False, evaluate=False, compile=False)
+    return model, np.concatenate([first.history["loss"], second.history["loss"]])
+
+
+def assert_same_run(result, model, losses):
+    # Same start, batches and arithmetic: only float32 rounding could differ, and 24
+    # steps of a small net amplify a few ulps (1e-7 relative) well below 1e-5.
+    for mine, reference in zip(result.model.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(result.history["loss"], losses, rtol=1e-5)
+
+
+def test_a_kept_tuner_runs_a_seed_as_fine_tuning_by_hand_does(tiny_data, monkeypatch):
+    traced = collections.Counter()  # model: traces (train_step runs in Python only then)
+    trace_step = TensorFlowTrainer.train_step
+
+    def counting(self, data):
+        traced[self] += 1
+        return trace_step(self, data)
+    monkeypatch.setattr(TensorFlowTrainer, "train_step", counting)
     model_a = small_model()
     kept = reused_tuner(model_a)
     other = kept.run(tiny_data, seed=1, **RUN)
-    other_weights = [w.copy() for w in kept.model.get_weights()]
-    twin = kept._compiled[True, 1][0]
-    traced = (twin.train_function, kept.model.train_function)
-    assert None not in traced
+    other_weights = [w.copy() for w in other.model.get_weights()]
     again = kept.run(tiny_data, seed=2, **RUN)
-    assert (twin.train_function, kept.model.train_function) == traced  # nothing traced anew
-    fresh = reused_tuner(model_a).run(tiny_data, seed=2, **RUN)
-    # Same start, batches and arithmetic: only float32 rounding could differ, and 24
-    # steps of a small net amplify a few ulps (1e-7 relative) well below 1e-5.
-    for mine, reference in zip(again.model.get_weights(), fresh.model.get_weights(),
-                               strict=True):
-        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(again.history["loss"], fresh.history["loss"], rtol=1e-5)
-    assert again.test["accuracy"] == pytest.approx(fresh.test["accuracy"])
+    tuned = list(traced)  # the tuner's models, one per phase
+    assert [traced[model] for model in tuned] == [1, 1]  # none traced in the second run
     assert again.history["frozen"].tolist() == [True, False, False]
+    assert_same_run(again, *fine_tune_by_hand(model_a, tiny_data, seed=2, **RUN))
     # another seed ends elsewhere: the comparison above can tell seeds apart
-    assert max(np.abs(a - b).max() for a, b in zip(other_weights, fresh.model.get_weights())) > 1e-3
+    assert max(np.abs(a - b).max()
+               for a, b in zip(other_weights, again.model.get_weights())) > 1e-3
+    # other rates on the same kept models: the rates change, nothing is traced again
+    rates = dict(RUN, learning_rate=0.02, fine_tune_learning_rate=0.005)
+    third = kept.run(tiny_data, seed=2, **rates)
+    assert [traced[model] for model in tuned] == [1, 1]
+    assert float(third.model.optimizer.learning_rate) == pytest.approx(0.005)
+    assert_same_run(third, *fine_tune_by_hand(model_a, tiny_data, seed=2, **rates))
     # the model compiled by someone else in between: compiled again, same run
     kept.model.compile(optimizer="sgd", loss="mse")
-    third = kept.run(tiny_data, seed=2, **RUN)
-    assert third.model.optimizer is not None and type(third.model.optimizer).__name__ == "Adam"
-    for mine, reference in zip(third.model.get_weights(), fresh.model.get_weights(), strict=True):
-        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+    fourth = kept.run(tiny_data, seed=2, **RUN)
+    assert type(fourth.model.optimizer).__name__ == "Adam"
+    assert_same_run(fourth, *fine_tune_by_hand(model_a, tiny_data, seed=2, **RUN))
 
 
 def test_every_seeded_run_starts_from_the_reused_weights(tiny_data):
@@ -207,8 +247,8 @@ def test_every_seeded_run_starts_from_the_reused_weights(tiny_data):
 def test_one_seed_draws_one_start_whatever_the_phases(tiny_data):
     """Scratch and two-phase scratch of one seed start from the same weights (paired arms).
 
-    With a learning rate of 1e-30, one epoch of Adam moves no weight by more than
-    about 1e-29 (its step is about the rate), so the weights after it are the start.
+    At a learning rate of 1e-30, a run of Adam moves no weight by more than about 1e-29
+    per step (its step is about the rate), so the weights after it are the start.
     """
     tuner = FineTuner(small_model())
     built = [w.copy() for w in tuner.model.get_weights()]
@@ -228,11 +268,49 @@ def test_fine_tuner_rejects_bad_arguments(tiny_data):
         FineTuner(model, optimizer="bogus")
     with pytest.raises(ValueError, match="unknown frozen_layers"):
         FineTuner(model, frozen_layers=["nope"])
+    with pytest.raises(TypeError, match="loss must be a Keras loss name or a callable, got int"):
+        FineTuner(model, loss=3)
     tuner = FineTuner(model, frozen_layers=2)
     with pytest.raises(ValueError, match="seed"):
         tuner.run(tiny_data, epochs=2, seed=-1)
     with pytest.raises(ValueError, match="frozen_epochs"):
         tuner.run(tiny_data, epochs=2, frozen_epochs=3)
+
+
+class Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.out = keras.layers.Dense(4), keras.layers.Dense(3)
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+
+def test_a_refused_or_failed_run_leaves_the_model_as_it_was(tiny_data):
+    subclassed = Subclassed()
+    subclassed(np.zeros((1, 8), np.float32))  # built by a call
+    with pytest.raises(TypeError, match="a frozen phase needs a Sequential or functional"):
+        FineTuner(subclassed, frozen_layers=1).run(tiny_data, epochs=2, frozen_epochs=1)
+    assert FineTuner(subclassed).run(tiny_data, epochs=1).history["frozen"].tolist() == [False]
+    model = small_model()
+    before = [w.copy() for w in model.get_weights()]
+    tuner = FineTuner(model, frozen_layers=2)
+    short = types.SimpleNamespace(**{**vars(tiny_data), "y_train": tiny_data.y_train[:-1]})
+    with pytest.raises(ValueError, match="as many examples"):
+        tuner.run(short, epochs=2, frozen_epochs=1, seed=1)
+    for mine, old in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(mine, old)
+    assert all(layer.trainable for layer in model.layers)
+    # a layer reinitialize cannot re-draw, above a reused one: the reused weights come back
+    inputs = keras.Input((8,))
+    hidden = keras.layers.Dense(4, name="hidden")(inputs)
+    scaled = keras.layers.Normalization(name="scaled")(hidden)  # adapt()ed weights
+    odd = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(scaled))
+    kernel = odd.get_layer("hidden").kernel.numpy().copy()
+    with pytest.raises(TypeError, match="layer 'scaled' has no mean_initializer"):
+        FineTuner(odd, frozen_layers=3).run(tiny_data, epochs=2, frozen_epochs=1, seed=1)
+    np.testing.assert_array_equal(odd.get_layer("hidden").kernel.numpy(), kernel)
+    assert all(layer.trainable for layer in odd.layers)
 
 
 def test_max_weight_change_is_the_largest_absolute_difference():

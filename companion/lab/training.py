@@ -154,17 +154,11 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
     validate = check_bool("validate", validate)
     evaluate = check_bool("evaluate", evaluate)
     compile = check_bool("compile", compile)
-    check_attributes("data", data, ["x_train", "y_train"]
-                     + (["x_valid", "y_valid"] if validate else [])
-                     + (["x_test", "y_test"] if evaluate else []),
-                     what="a data set such as load_fashion_mnist returns")
+    _check_data(data, validate=validate, evaluate=evaluate)
     if target is not None:
         target = check_real("target", target, low=0, high=1, closed="right")
         if not validate:
             raise ValueError("target needs the validation accuracy: pass validate=True")
-    if len(data.x_train) != len(data.y_train):
-        raise ValueError(f"data.x_train and data.y_train must hold as many examples, got "
-                         f"{len(data.x_train)} and {len(data.y_train)}")
     callbacks = _check_callbacks(callbacks)
     if compile:
         compile_model(model, optimizer=optimizer, learning_rate=learning_rate, loss=loss,
@@ -198,6 +192,17 @@ def train(model, data, *, epochs, optimizer="sgd", learning_rate=None, batch_siz
         test = model.evaluate(**given, verbose=0, return_dict=True)
         test = {name: float(value) for name, value in test.items()}
     return TrainingResult(model=model, history=history, test=test)
+
+
+def _check_data(data, *, validate, evaluate):
+    """Refuse a data set that lacks the splits a run will use, or whose x and y differ in length."""
+    check_attributes("data", data, ["x_train", "y_train"]
+                     + (["x_valid", "y_valid"] if validate else [])
+                     + (["x_test", "y_test"] if evaluate else []),
+                     what="a data set such as load_fashion_mnist returns")
+    if len(data.x_train) != len(data.y_train):
+        raise ValueError(f"data.x_train and data.y_train must hold as many examples, got "
+                         f"{len(data.x_train)} and {len(data.y_train)}")
 
 
 # The evaluation batches of the last few data sets (_evaluation_batches): few, because a

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from companion._quiet import keras
-from companion.lab.training import compile_model, STEPS_PER_EXECUTION, train, TrainingResult
+from companion.lab.training import (
+    _check_data, compile_model, STEPS_PER_EXECUTION, train, TrainingResult)
 from companion.tools.checks import (
     check_array, check_attributes, check_bool, check_int, check_list, check_model, check_real,
     check_string)
@@ -276,19 +277,24 @@ class FineTuner:
                  loss="sparse_categorical_crossentropy", metrics=("accuracy",)):
         _check_model(model)
         self.model = model
-        self.frozen_layers = frozen_layers
         self._frozen = _select(model, frozen_layers, "frozen_layers")
         self._reused = [variable.numpy() for layer in self._frozen
                         for variable in layer.weights]
         make_optimizer(_check_optimizer_name(optimizer))  # refuse a bad name now
+        if not (isinstance(loss, str) or callable(loss)):
+            raise TypeError(f"loss must be a Keras loss name or a callable, got "
+                            f"{type(loss).__name__} {loss!r}")
         if isinstance(loss, str):
             resolve_loss(loss)
-        self._compile = dict(optimizer=optimizer, loss=loss,
-                             metrics=check_list("metrics", metrics,
-                                                what="metric names or objects"))
+        metrics = check_list("metrics", metrics, what="metric names or objects")
+        wrong = [metric for metric in metrics if not (isinstance(metric, str) or callable(metric))]
+        if wrong:
+            raise TypeError(f"metrics must be metric names or objects, got {wrong!r}")
+        self._compile = dict(optimizer=optimizer, loss=loss, metrics=metrics)
         self._compiled = {}  # (frozen, steps per call): (model, its optimizer)
 
-    def _set_trainable(self, frozen):
+    def _set_frozen(self, frozen):
+        """Freeze the reused layers (``True``), or leave every layer trainable (``False``)."""
         for layer in self.model.layers:
             layer.trainable = True
         for layer in self._frozen if frozen else ():
@@ -296,16 +302,20 @@ class FineTuner:
 
     def _twin(self):
         """A functional model over the model's own layers, for the frozen phase."""
-        inputs, outputs = self.model.inputs, self.model.outputs
-        return keras.Model(inputs[0] if len(inputs) == 1 else inputs,
-                           outputs[0] if len(outputs) == 1 else outputs,
+        return keras.Model(self.model.inputs[0], self.model.outputs[0],
                            name=f"{self.model.name}_frozen")
+
+    def _restore_reused(self):
+        reused = iter(self._reused)
+        for layer in self._frozen:
+            for variable in layer.weights:
+                variable.assign(next(reused))
 
     def _phase_model(self, frozen, steps_per_execution, learning_rate):
         """The model compiled for a phase, compiled now unless an earlier run did it."""
         key = (frozen, steps_per_execution)
         kept, optimizer = self._compiled.get(key, (None, None))
-        self._set_trainable(frozen)  # before compiling: the optimizer is built on it
+        self._set_frozen(frozen)  # before compiling: the optimizer is built on it
         if kept is None or kept.optimizer is not optimizer:  # not compiled, or since then
             kept = self._twin() if frozen else self.model
             compile_model(kept, learning_rate=learning_rate,
@@ -318,24 +328,33 @@ class FineTuner:
             steps_per_execution=None):
         """Fine-tune for ``epochs`` epochs, the first ``frozen_epochs`` of them frozen.
 
-        With a ``seed``, the run starts as a fresh one would: every layer above the
-        frozen ones re-drawn for the seed (:func:`companion.reinitialize`), the frozen
-        layers back at the weights they had when the tuner was made, each phase's
-        optimizer at its first step. Without one, it starts from the weights the model
-        has now, with fresh optimizers.
+        With a ``seed``, the run starts as a fresh one would: every layer re-drawn for
+        the seed by :func:`companion.reinitialize` (so every layer must be one it can
+        re-draw), then the frozen layers put back at the weights they had when the
+        tuner was made, and each phase's optimizer at its first step. Without one, it
+        starts from the weights the model has now, with fresh optimizers. A frozen
+        phase needs a model of one symbolic input and output (a ``Sequential`` or
+        functional model), for the twin.
 
         Args:
-            data, epochs, frozen_epochs, learning_rate, fine_tune_learning_rate,
-                batch_size, validate, steps_per_execution: as for :func:`fine_tune`.
+            data, epochs, frozen_epochs, batch_size, validate: as for :func:`fine_tune`.
+            learning_rate, fine_tune_learning_rate, steps_per_execution: as for
+                :func:`fine_tune`.
             seed: ``None``, or an integer >= 0.
 
         Returns:
-            A :class:`companion.TrainingResult`, as :func:`fine_tune` returns.
+            A :class:`companion.TrainingResult`, as :func:`fine_tune` returns; its
+            model is the tuner's, trained in place.
         """
-        check_attributes("data", data, ("x_train", "y_train", "x_test", "y_test"),
-                         what="a data set such as split_task_a_b returns")
         epochs = check_int("epochs", epochs, minimum=1)
         frozen_epochs = check_int("frozen_epochs", frozen_epochs, minimum=0, maximum=epochs)
+        validate = check_bool("validate", validate)
+        _check_data(data, validate=validate, evaluate=True)
+        if frozen_epochs and not all(len(getattr(self.model, ends, None) or ()) == 1
+                                     for ends in ("inputs", "outputs")):
+            raise TypeError(f"a frozen phase needs a Sequential or functional model of one "
+                            f"input and one output, for a twin over its layers; "
+                            f"{self.model.name!r} ({type(self.model).__name__}) is not one")
         if seed is not None:
             seed = check_int("seed", seed, minimum=0)
         batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -356,26 +375,27 @@ class FineTuner:
                    (False, epochs - frozen_epochs, fine_tune_learning_rate)]
                   if phase_epochs > 0]
         models, restarts = [], []
-        for frozen, _, rate in phases:
-            models.append(self._phase_model(frozen, steps_per_execution, rate))
-            # checked now, with the phase's trainable flags, before anything changes
-            restarts.append(_optimizer_restart(models[-1], rate))
-        if seed is not None:
-            self._set_trainable(phases[0][0])
-            reinitialize(models[0], seed=seed)
-            reused = iter(self._reused)
-            for layer in self._frozen:
-                for variable in layer.weights:
-                    variable.assign(next(reused))
-        for restart in restarts:
-            restart()
-        histories = []
-        for model, (frozen, phase_epochs, _) in zip(models, phases):
-            self._set_trainable(frozen)
-            phase = train(model, data, epochs=phase_epochs, batch_size=batch_size,
-                          validate=validate, evaluate=False, compile=False)
-            histories.append(phase.history.assign(frozen=frozen))
-        self._set_trainable(False)  # every layer trainable, as in a fresh model
+        try:
+            for frozen, _, rate in phases:
+                models.append(self._phase_model(frozen, steps_per_execution, rate))
+                # checked now, with the phase's trainable flags, before weights change
+                restarts.append(_optimizer_restart(models[-1], rate))
+            if seed is not None:
+                self._set_frozen(phases[0][0])
+                try:
+                    reinitialize(models[0], seed=seed)  # restarts that optimizer too
+                finally:  # the reused weights come back even if a layer could not re-draw
+                    self._restore_reused()
+            for restart in restarts:
+                restart()
+            histories = []
+            for model, (frozen, phase_epochs, _) in zip(models, phases):
+                self._set_frozen(frozen)
+                phase = train(model, data, epochs=phase_epochs, batch_size=batch_size,
+                              validate=validate, evaluate=False, compile=False)
+                histories.append(phase.history.assign(frozen=frozen))
+        finally:
+            self._set_frozen(False)  # every layer trainable, as in a fresh model
         history = pd.concat(histories, ignore_index=True)
         history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
         return TrainingResult(model=self.model, history=history,
@@ -428,6 +448,8 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
     Returns:
         A :class:`companion.TrainingResult`: the history of both phases (a
         boolean column ``frozen`` tells them apart) and the final test metrics.
+        ``model`` ends compiled for phase 2 when there was one (phase 1 trains a
+        twin over its layers, :class:`FineTuner`), and every layer trainable.
 
     Example:
         >>> result = fine_tune(model_b, task_b, epochs=30, frozen_layers=5,  # doctest: +SKIP
