@@ -411,9 +411,10 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
     Phase 1 freezes the bottom ``frozen_layers`` layers and trains the rest
     (the new head) for ``frozen_epochs`` epochs, so that the large, random
     gradients of a new head cannot wreck the reused weights. Phase 2 unfreezes
-    every layer, compiles again (the change of ``trainable`` takes effect only
-    then) with a fresh optimizer at ``fine_tune_learning_rate``, and trains
-    for the remaining epochs. With ``frozen_epochs=0`` it is plain training,
+    every layer and trains them all for the remaining epochs, with a fresh
+    optimizer at ``fine_tune_learning_rate``, in a compilation of its own (Keras
+    reads ``trainable`` when it traces a compiled model's training step; phase 1
+    trains a twin over the same layers, compiled with the reused ones frozen). With ``frozen_epochs=0`` it is plain training,
     which is how a model trained from scratch is run for comparison. To
     fine-tune one architecture over and over (once per seed), use a
     :class:`FineTuner`, which compiles and traces each phase once.
@@ -428,7 +429,8 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
     only when an epoch has at least that many steps, else 1.
 
     Args:
-        model: e.g. from :func:`replace_head`, or a fresh model.
+        model: e.g. from :func:`replace_head`, or a fresh model; with a phase 1, a
+            ``Sequential`` or functional model of one input and one output.
         data: an object with ``x_train, y_train, x_valid, y_valid, x_test,
             y_test``, such as :func:`companion.split_task_a_b` returns.
         epochs: total epochs of both phases, >= 1.
@@ -448,8 +450,10 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
     Returns:
         A :class:`companion.TrainingResult`: the history of both phases (a
         boolean column ``frozen`` tells them apart) and the final test metrics.
-        ``model`` ends compiled for phase 2 when there was one (phase 1 trains a
-        twin over its layers, :class:`FineTuner`), and every layer trainable.
+        ``model`` ends with every layer trainable, compiled for phase 2 when there
+        was one; after phase 1 alone it is left uncompiled, or as it was compiled
+        (phase 1 trains a twin over its layers, :class:`FineTuner`, and the test
+        metrics then come from the twin).
 
     Example:
         >>> result = fine_tune(model_b, task_b, epochs=30, frozen_layers=5,  # doctest: +SKIP
