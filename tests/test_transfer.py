@@ -234,7 +234,8 @@ def test_every_seeded_run_starts_from_the_reused_weights(tiny_data):
     tuner = reused_tuner(model_a)
     tuner.run(tiny_data, seed=1, **RUN)  # the reused layers train in the second phase
     hidden = tuner.model.get_layer("hidden_1")
-    assert not np.array_equal(hidden.get_weights()[0], model_a.get_layer("hidden_1").get_weights()[0])
+    assert not np.array_equal(hidden.get_weights()[0],
+                              model_a.get_layer("hidden_1").get_weights()[0])
     head_after_first = tuner.model.layers[-1].get_weights()[0].copy()
     tuner.run(tiny_data, seed=2, epochs=2, frozen_epochs=2, learning_rate=0.01)  # frozen only
     for name in ("hidden_1", "hidden_2"):

@@ -414,10 +414,11 @@ def fine_tune(model, data, *, epochs, frozen_layers=0, frozen_epochs=0, optimize
     every layer and trains them all for the remaining epochs, with a fresh
     optimizer at ``fine_tune_learning_rate``, in a compilation of its own (Keras
     reads ``trainable`` when it traces a compiled model's training step; phase 1
-    trains a twin over the same layers, compiled with the reused ones frozen). With ``frozen_epochs=0`` it is plain training,
-    which is how a model trained from scratch is run for comparison. To
-    fine-tune one architecture over and over (once per seed), use a
-    :class:`FineTuner`, which compiles and traces each phase once.
+    trains a twin over the same layers, compiled with the reused ones frozen).
+    With ``frozen_epochs=0`` it is plain training, which is how a model trained
+    from scratch is run for comparison. To fine-tune one architecture over and
+    over (once per seed), use a :class:`FineTuner`, which compiles and traces
+    each phase once.
 
     A batch size that divides the training set avoids a last, smaller batch,
     whose new shape makes TensorFlow trace the training step a second time: a
