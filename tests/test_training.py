@@ -63,6 +63,32 @@ def test_last_validation_metrics_match_numpy(trained):
     assert result.history["val_loss"].iloc[-1] == pytest.approx(loss, rel=1e-5)
 
 
+@pytest.mark.parametrize("batch_size", [32, 5000])
+def test_validation_takes_batches_of_1024_whatever_the_training_batch(make_data, batch_size):
+    # 2,100 validation examples: 3 batches of 1024, the last one partial (in the training
+    # batch size, 66 of 32 or 1 of 5,000)
+    data = make_data(n_valid=2_100, n_test=1_100)
+    validation_batches = []
+
+    class CountBatches(keras.callbacks.Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            validation_batches.append(batch)
+
+    model = companion.compile_model(small_model(), steps_per_execution=1)
+    result = companion.train(model, data, epochs=2, batch_size=batch_size, compile=False,
+                             callbacks=[CountBatches()])
+    assert validation_batches == [0, 1, 2] * 2
+    # the metrics do not depend on how the splits are batched
+    for split in ("valid", "test"):
+        accuracy, loss = _numpy_metrics(result.model, getattr(data, f"x_{split}"),
+                                        getattr(data, f"y_{split}"))
+        logged = (result.test if split == "test" else
+                  {"accuracy": result.history["val_accuracy"].iloc[-1],
+                   "loss": result.history["val_loss"].iloc[-1]})
+        assert logged["accuracy"] == pytest.approx(accuracy, abs=1e-6)
+        assert logged["loss"] == pytest.approx(loss, rel=1e-5)
+
+
 def _recording_model(steps_per_execution=None):
     """A model that records the labels of every batch it trains on: run eagerly, or
     compiled with ``steps_per_execution`` steps per call."""
