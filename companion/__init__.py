@@ -80,8 +80,8 @@ _EXPORTS = {
         "paired_differences", "run_seeds", "seed_summary", "summarize", "verdict"),
     "companion.lab.sweeps": ("bake_off",),
     "companion.lab.training": (
-        "compare", "compile_model", "epoch_seconds", "STEPS_PER_EXECUTION", "target_table",
-        "train", "TrainingResult"),
+        "compare", "compile_model", "epoch_seconds", "EVALUATION_BATCH_SIZE",
+        "STEPS_PER_EXECUTION", "target_table", "train", "TrainingResult"),
     "companion.lab.transfer": (
         "clone_with_weights", "fine_tune", "FineTuner", "max_weight_change", "replace_head",
         "rotation_task", "set_trainable", "trainable_table"),

@@ -3,6 +3,7 @@
 No test here times anything: ``python -m companion loadbench`` prints its figures.
 """
 
+import json
 import pathlib
 import time
 
@@ -12,6 +13,8 @@ import pytest
 from companion.book import loadbench
 from companion.book.loadbench import busy_loops, format_claims, TimingClaim
 from companion.book.profiles import Profile
+
+BOOK = pathlib.Path(__file__).resolve().parents[1] / "book"
 
 
 def _cpu_ticks(pid):
@@ -82,8 +85,22 @@ def test_chapter4_claims_run_on_a_small_budget(real_data_dir, monkeypatch):
     assert "11 rounds" in claims[0].detail and "41 rounds" in claims[1].detail
 
 
-def test_chapter4_times_epochs_on_the_chapters_10000_images(real_data_dir, monkeypatch):
-    """As chapter 4's timing cell: the full profile's 55,000 images are cut to 10,000."""
+def _chapter4_timing_sizes(budget):
+    """ROUNDS and TIMING_IMAGES as chapter 4's timing cell sets them in ``budget``."""
+    cells = json.loads((BOOK / "04_batch_normalization.ipynb").read_text())["cells"]
+    sizes = {}
+    for cell in cells:
+        for line in "".join(cell["source"]).splitlines():
+            if cell["cell_type"] == "code" and line.startswith(("ROUNDS =", "TIMING_IMAGES =")):
+                name, expression = line.split("=", 1)
+                sizes[name.strip()] = eval(expression, {"budget": budget})  # the cell's pick
+    return sizes["TIMING_IMAGES"], sizes["ROUNDS"]
+
+
+@pytest.mark.parametrize("name", ["quick", "full"])
+def test_chapter4_times_epochs_on_the_chapters_images_and_rounds(real_data_dir, monkeypatch,
+                                                                 name):
+    """As chapter 4's timing cell: the first 5,000 (quick) or 10,000 (full) training images."""
     monkeypatch.setenv("COMPANION_DATA_DIR", str(real_data_dir))
     monkeypatch.setattr(loadbench, "train", lambda *args, **kwargs: None)
     seen = {}
@@ -93,6 +110,9 @@ def test_chapter4_times_epochs_on_the_chapters_10000_images(real_data_dir, monke
         raise RuntimeError("measured")
 
     monkeypatch.setattr(loadbench, "epoch_seconds", stop)
+    budget = Profile(name=name, train_size=12_000, epochs=1, seeds=1)
     with pytest.raises(RuntimeError, match="measured"):
-        loadbench.chapter4_claims(Profile(name="full", train_size=12_000, epochs=1, seeds=1))
-    assert seen == {"images": 10_000, "rounds": 15}
+        loadbench.chapter4_claims(budget)
+    assert (seen["images"], seen["rounds"]) == _chapter4_timing_sizes(budget)
+    assert seen == {"quick": {"images": 5_000, "rounds": 11},
+                    "full": {"images": 10_000, "rounds": 15}}[name]

@@ -63,11 +63,15 @@ def test_last_validation_metrics_match_numpy(trained):
     assert result.history["val_loss"].iloc[-1] == pytest.approx(loss, rel=1e-5)
 
 
-@pytest.mark.parametrize("batch_size", [32, 5000])
-def test_validation_takes_batches_of_1024_whatever_the_training_batch(make_data, batch_size):
-    # 2,100 validation examples: 3 batches of 1024, the last one partial (in the training
-    # batch size, 66 of 32 or 1 of 5,000)
+@pytest.mark.parametrize("batch_size, dtype, batches", [
+    (32, "float32", [0, 1, 2]),  # 3 batches of 1024, the last partial, not 66 of 32
+    (2048, "float32", [0, 1]),  # the training batch size where it is larger
+    (32, "float64", [0, 1, 2]),  # arrays Keras batches itself (no data set of ours)
+])
+def test_validation_takes_batches_of_1024_whatever_the_training_batch(
+        make_data, batch_size, dtype, batches):
     data = make_data(n_valid=2_100, n_test=1_100)
+    data.x_valid = data.x_valid.astype(dtype)
     validation_batches = []
 
     class CountBatches(keras.callbacks.Callback):
@@ -77,7 +81,7 @@ def test_validation_takes_batches_of_1024_whatever_the_training_batch(make_data,
     model = companion.compile_model(small_model(), steps_per_execution=1)
     result = companion.train(model, data, epochs=2, batch_size=batch_size, compile=False,
                              callbacks=[CountBatches()])
-    assert validation_batches == [0, 1, 2] * 2
+    assert validation_batches == batches * 2
     # the metrics do not depend on how the splits are batched
     for split in ("valid", "test"):
         accuracy, loss = _numpy_metrics(result.model, getattr(data, f"x_{split}"),

@@ -96,8 +96,6 @@ def _spread(ratios, unit="round"):
             f"max {ratios.max():.2f}")
 
 
-
-
 def chapter4_claims(budget=None):
     """Chapter 4's two timing claims, measured as its sections 4.4 and 4.5 do.
 
