@@ -68,7 +68,7 @@ def test_last_validation_metrics_match_numpy(trained):
     (2048, "float32", [0, 1]),  # the training batch size where it is larger
     (32, "float64", [0, 1, 2]),  # arrays Keras batches itself (no data set of ours)
 ])
-def test_validation_takes_batches_of_1024_whatever_the_training_batch(
+def test_validation_batches_hold_1024_examples_or_the_training_batch_if_larger(
         make_data, batch_size, dtype, batches):
     data = make_data(n_valid=2_100, n_test=1_100)
     data.x_valid = data.x_valid.astype(dtype)
