@@ -77,7 +77,8 @@ _EXPORTS = {
         "RECIPES", "self_normalizing_recipe", "sgd_1cycle_recipe"),
     "companion.lab.seeding": ("course_seed", "derive_seeds", "reseed"),
     "companion.lab.seeds": (
-        "paired_differences", "run_seeds", "seed_summary", "summarize", "verdict"),
+        "paired_differences", "run_seeds", "seed_range_reading", "seed_summary", "summarize",
+        "verdict"),
     "companion.lab.sweeps": ("bake_off",),
     "companion.lab.training": (
         "compare", "compile_model", "epoch_seconds", "EVALUATION_BATCH_SIZE",

@@ -611,6 +611,9 @@ def cases(inp):
                      bad={"seeds": [0, "abc", [1, 1], [-1], 2.5],
                           "configurations": ["abc", {"a": 3}, {}]},
                      good={"seeds": [np.int64(2), [np.int64(0)]]})
+    yield from probe("seed_range_reading", cp.seed_range_reading,
+                     {"value": 0.5, "per_seed": [0.2, 0.6]},
+                     bad={"value": [NAN, "a", None], "per_seed": [[], "abc", [NAN], None]})
     yield from probe("seed_summary", cp.seed_summary, {"per_seed": inp.per_seed, "metric": "score"},
                      bad={"confidence": [NAN, 1.0, 0.0, "0.9", True], "metric": ["bogus"],
                           "per_seed": ["abc"], "by": ["bogus"]},

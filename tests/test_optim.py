@@ -277,6 +277,21 @@ def test_plot_bake_off_panels_and_styles():
     assert lines[n_colors].get_linestyle() != lines[0].get_linestyle()
     assert any(np.allclose(line.get_ydata(), 0.75) for line in acc_ax.get_lines())
     plt.close(fig)
+    # epochs are whole numbers: in the book's style, with ten optimizers in the legend,
+    # a five-epoch run once got a tick at 2.5
+    from companion.book.style import use_book_style
+
+    five = types.SimpleNamespace(history=pd.DataFrame(
+        {"loss": np.linspace(1.0, 0.5, 5), "val_accuracy": np.linspace(0.7, 0.8, 5)},
+        index=range(1, 6)))
+    with mpl.rc_context():
+        use_book_style()
+        fig = plot_bake_off({f"optimizer {i}": five for i in range(10)})
+        fig.canvas.draw()  # the layout sets the panels' widths, hence the ticks
+        for ax in fig.axes[:2]:
+            ticks = ax.get_xticks()
+            assert np.array_equal(ticks, np.round(ticks)), ticks
+    plt.close(fig)
     with pytest.raises(ValueError, match=r"unknown metrics entry 'accuracy': results\['opt0'\] does not log it"):
         plot_bake_off(results, metrics=("accuracy",))
 

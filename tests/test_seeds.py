@@ -9,7 +9,8 @@ import pytest
 from matplotlib.collections import LineCollection, PathCollection
 
 from companion.book.plots import plot_seed_points
-from companion.lab.seeds import paired_differences, run_seeds, seed_summary, summarize, verdict
+from companion.lab.seeds import (
+    paired_differences, run_seeds, seed_range_reading, seed_summary, summarize, verdict)
 
 
 def test_summarize_matches_numpy_and_a_t_table():
@@ -195,6 +196,16 @@ def test_plot_seed_points_tilts_tick_labels_only_when_they_would_overlap():
     (lambda: verdict({"ci_low": 0.1, "ci_high": 0.2}, name="a", baseline="b",
                      higher_is_better="no"), ValueError,
      "higher_is_better must be True or False, got 'no'"),
+    (lambda: seed_range_reading(math.nan, [1.0]), ValueError,
+     "value must be a finite number in (-inf, inf), got nan"),
+    (lambda: seed_range_reading(1.0, [1.0]), ValueError,
+     "per_seed must hold at least 2 value(s), got shape (1,)"),
+    (lambda: seed_range_reading(1.0, [1.0, 2.0], decimals=-1), ValueError,
+     "decimals must be an integer >= 0"),
+    (lambda: seed_range_reading(1.0, [1.0, math.inf]), ValueError,
+     "per_seed must hold finite numbers only; it has NaN or inf"),
+    (lambda: seed_range_reading(1.0, "abc"), TypeError,
+     "per_seed must be an array of numbers, got the string 'abc'"),
 ])
 def test_bad_inputs_name_the_argument(call, error, message):
     with pytest.raises(error, match=re.escape(message)):
@@ -203,3 +214,42 @@ def test_bad_inputs_name_the_argument(call, error, message):
 
 def test_a_numpy_confidence_is_accepted():
     assert summarize([1.0, 2.0, 3.0], confidence=np.float32(0.5))["n"] == 3
+
+
+@pytest.mark.parametrize("value, place", [
+    (-0.07, "below"), (-0.06, "within"), (-0.045, "within"), (-0.02, "within"),
+    (-0.01, "above"),
+])
+def test_seed_range_reading_places_one_run_against_the_seeds(value, place):
+    per_seed = pd.Series([-0.03, -0.06, -0.02, -0.05])  # a column of paired_differences
+    low, high, reading = seed_range_reading(value, per_seed)
+    assert (low, high) == (-0.06, -0.02)  # the seeds' extremes, ends included in the range
+    expected = {
+        "within": "within that range, so this one run does not show a change",
+        "below": "below that range, lower than for any seed",
+        "above": "above that range, higher than for any seed"}[place]
+    assert reading.startswith(expected)
+    # outside, the chance that one more run of the same set-up lands outside 4 seeds:
+    # of 5 exchangeable values, the new one is the smallest or the largest 2 times in 5
+    chance = "would fall outside the range of 4 seeds 2 times in 5"
+    assert reading.endswith(chance) == (place != "within")
+
+
+def test_the_chance_of_falling_outside_follows_the_number_of_seeds():
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 10):
+        per_seed = rng.normal(size=n)
+        reading = seed_range_reading(per_seed.max() + 1.0, per_seed)[2]
+        assert reading.endswith(f"outside the range of {n} seeds 2 times in {n + 1}")
+        # and the stated chance is right: a further draw is outside the range 2/(n+1)
+        draws = rng.normal(size=(40_000, n + 1))
+        outside = (draws[:, -1] < draws[:, :-1].min(axis=1)) | (
+            draws[:, -1] > draws[:, :-1].max(axis=1))
+        assert outside.mean() == pytest.approx(2 / (n + 1), abs=0.01)
+
+
+def test_seed_range_reading_rounds_as_the_page_prints():
+    # 0.0304 prints as 0.030 with 3 decimals, the range's top: within, not above
+    assert seed_range_reading(0.0304, [0.010, 0.030], decimals=3) == (
+        0.01, 0.03, "within that range, so this one run does not show a change")
+    assert seed_range_reading(0.0304, [0.010, 0.030])[2].startswith("above")

@@ -838,6 +838,7 @@ def plot_bake_off(results, *, metrics=("loss", "val_accuracy"), target=None, tit
                     linestyle=styles[(index // len(colors)) % len(styles)], marker=".")
     for ax, metric in zip(axes[0], metrics):
         ax.set(xlabel="epoch", ylabel=metric.replace("_", " "))
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
         if target is not None and metric == "val_accuracy":
             ax.axhline(target, color="black", linewidth=0.8, linestyle="--")
     axes[0, -1].legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))

@@ -15,8 +15,8 @@ from scipy import stats
 
 from companion.lab.seeding import reseed, seed_list
 from companion.tools.checks import (
-    check_array, check_bool, check_callable, check_columns, check_mapping, check_real,
-    check_string)
+    check_array, check_bool, check_callable, check_columns, check_int, check_mapping,
+    check_real, check_string)
 
 
 def _check_confidence(confidence):
@@ -211,3 +211,47 @@ def verdict(summary, *, name, baseline, what="accuracy", higher_is_better=True):
                 f"(the whole interval lies {side} zero)")
     return (f"these seeds show no reliable {what} difference between {name} and "
             f"{baseline} (the interval contains zero)")
+
+
+def seed_range_reading(value, per_seed, *, decimals=None):
+    """Where one more run falls against the runs of several seeds, as words for the page.
+
+    A single run of a changed set-up (more data, a longer schedule) cannot give an
+    interval of its own, but it can be set against the spread of the seeds of the
+    original set-up. Inside their range it shows no change. Outside it, it is lower or
+    higher than for any seed, but that alone is weak evidence: by chance, one more run
+    of the *unchanged* set-up lands outside the range of ``n`` seeds 2 times in
+    ``n + 1`` (every order of the ``n + 1`` values being equally likely), and the
+    phrase says so.
+
+    Args:
+        value: the single run's value.
+        per_seed: the seeds' values of the same quantity (at least two, finite).
+        decimals: round ``value`` and ``per_seed`` to this many decimals before
+            comparing, so that the reading agrees with the numbers as the page prints
+            them (``None``: compare as given).
+
+    Returns:
+        ``(low, high, reading)``: the seeds' smallest and largest value (rounded
+        where ``decimals`` is given), and a phrase that completes "the run fell ...".
+
+    Example:
+        >>> seed_range_reading(0.5, [0.2, 0.4, 0.6])
+        (0.2, 0.6, 'within that range, so this one run does not show a change')
+        >>> seed_range_reading(0.1, [0.2, 0.4, 0.6])[2]
+        'below that range, lower than for any seed; by chance alone, one more run of the unchanged set-up would fall outside the range of 3 seeds 2 times in 4'
+        >>> seed_range_reading(0.60004, [0.2, 0.4, 0.6], decimals=3)[2]
+        'within that range, so this one run does not show a change'
+    """
+    value = check_real("value", value)
+    values = check_array("per_seed", per_seed, ndim=1, min_size=2)
+    if decimals is not None:
+        decimals = check_int("decimals", decimals, minimum=0)
+        value, values = round(value, decimals), np.round(values, decimals)
+    low, high = float(values.min()), float(values.max())
+    if low <= value <= high:
+        return low, high, "within that range, so this one run does not show a change"
+    side = "below that range, lower" if value < low else "above that range, higher"
+    return low, high, (f"{side} than for any seed; by chance alone, one more run of the "
+                       f"unchanged set-up would fall outside the range of {values.size} "
+                       f"seeds 2 times in {values.size + 1}")
